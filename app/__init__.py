@@ -1,0 +1,1 @@
+"""Baton's application layer: wires connectors, rules, store, workers and the web service together."""

@@ -1,0 +1,1 @@
+"""Pure decision logic: the YAML rules language, its compiler and its engines."""
