@@ -8,7 +8,7 @@ CRM's wire format (HubSpot sends every property as a string; Salesforce sends da
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -64,9 +64,19 @@ class ObjectMapping:
     object: str
     kind: RecordKind
     fields: dict[str, str] = field(default_factory=dict)
+    extra: tuple[str, ...] = ()                  # CRM fields read raw only (e.g. HubSpot ``pipeline``)
+    read_only: frozenset[str] = frozenset()      # CRM fields the CRM derives: never written
 
     def crm_fields(self) -> list[str]:
-        return sorted(set(self.fields.values()))
+        return sorted(set(self.fields.values()) | set(self.extra))
+
+    def with_extra(self, names: tuple[str, ...] | list[str]) -> ObjectMapping:
+        """The same mapping reading ``names`` too (the rules' stage fields, for instance)."""
+        missing = tuple(n for n in names if n not in self.fields.values() and n not in self.extra)
+        return replace(self, extra=self.extra + missing) if missing else self
+
+    def writable(self) -> frozenset[str]:
+        return frozenset(self.crm_fields()) - self.read_only
 
     def to_canonical(self, raw: dict[str, Any]) -> dict[str, Any]:
         types = CANONICAL_FIELDS[self.kind]

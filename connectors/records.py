@@ -61,6 +61,9 @@ class FieldUpdate:
     object: str
     id: str
     changes: dict[str, Any]          # CRM field name -> new value ("" clears a HubSpot property)
+    # CRM field name -> value the caller last read, when known: lets a connector skip a read it would
+    # otherwise need (e.g. HubSpot's current lifecyclestage, to tell a backward move).
+    previous: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,140 @@
+"""RQ jobs of the loop: sync -> evaluate -> write back, each on its own queue.
+
+Job ids are deterministic (:mod:`app.queueing.jobids`), so a duplicate trigger (two webhooks, a
+scheduler tick during a manual sync) finds the job already in flight and is dropped. Arguments
+are JSON (the queues use the JSON serializer): names, ids and a run id, never secrets.
+
+A worker process builds its :class:`PipelineContext` once, after the fork, from the configuration
+file named by ``BATON_CONFIG`` (secrets from the environment), and reuses it for every job.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from rq import Retry
+
+from app.config import load_config
+from app.queueing import baton_job, get_queue, redis_connection
+from app.queueing.enqueue import enqueue_unique
+from app.queueing.jobids import content_hash, job_id
+from app.queueing.names import EVALUATE_QUEUE, SYNC_QUEUE, WRITEBACK_QUEUE
+
+from app.pipeline.context import PipelineContext
+from app.pipeline.runs import RunTracker
+from app.pipeline.steps import StepResult, evaluate, sync_pages, write_back
+
+F = TypeVar("F", bound=Callable[..., Any])
+_CONTEXT: tuple[int, PipelineContext] | None = None
+
+
+def context() -> PipelineContext:
+    """This process's pipeline context (rebuilt after a fork)."""
+    global _CONTEXT
+    if _CONTEXT is None or _CONTEXT[0] != os.getpid():
+        config = load_config()
+        connection = redis_connection(config.redis_url.get_secret_value() if config.redis_url else None)
+        _CONTEXT = (os.getpid(), PipelineContext(config, connection))
+    return _CONTEXT[1]
+
+
+def use_context(ctx: PipelineContext) -> None:
+    """Run jobs of this process with ``ctx`` (in-process runs and tests)."""
+    global _CONTEXT
+    _CONTEXT = (os.getpid(), ctx)
+
+
+def _counted(func: F) -> F:
+    """Count the job as finished in its run once it ends for good (not when it will be retried)."""
+    @functools.wraps(func)
+    def wrapper(crm: str, object_name: str, payload: Any, run_id: str, *args: Any, **kwargs: Any) -> Any:
+        tracker = RunTracker(context().redis, run_id)
+        try:
+            result = func(crm, object_name, payload, run_id, *args, **kwargs)
+        except BaseException:
+            tracker.job_finished()
+            tracker.note(f"{func.__name__} {crm} {object_name} failed")
+            raise
+        if not isinstance(result, Retry):
+            tracker.job_finished()
+        return result
+    return wrapper  # type: ignore[return-value]
+
+
+def _record(ctx: PipelineContext, tracker: RunTracker, crm: str, result: StepResult) -> None:
+    tracker.add(result.counts)
+    tracker.add(result.by_rule, "rules")
+    ledger = ctx.connector(crm).ledger
+    tracker.add_ledger(crm, ledger.snapshot())
+    ledger.reset()
+
+
+def enqueue_sync(connection: Any, crm: str, object_name: str, *, run_id: str, full: bool = False) -> bool:
+    tracker = RunTracker(connection, run_id)
+    tracker.job_started()
+    mode = "full" if full else "incremental"
+    result = enqueue_unique(get_queue(SYNC_QUEUE, connection), sync, job_id=job_id("sync", crm, object_name, mode),
+                            args=(crm, object_name, mode, run_id))
+    if not result.enqueued:
+        tracker.job_finished()
+    return result.enqueued
+
+
+def _enqueue_next(connection: Any, queue_name: str, func: Callable[..., Any], kind: str, crm: str,
+                  object_name: str, items: Sequence[str], run_id: str) -> None:
+    tracker = RunTracker(connection, run_id)
+    tracker.job_started()
+    result = enqueue_unique(get_queue(queue_name, connection), func,
+                            job_id=job_id(kind, crm, object_name, content_hash([run_id, list(items)])),
+                            args=(crm, object_name, list(items), run_id))
+    if not result.enqueued:
+        tracker.job_finished()
+
+
+@_counted
+@baton_job
+def sync(crm: str, object_name: str, mode: str, run_id: str) -> dict[str, int]:
+    """Read changed records; enqueue one evaluation job per page of changed records."""
+    ctx = context()
+    tracker = RunTracker(ctx.redis, run_id)
+    result = StepResult()
+    try:
+        for changed in sync_pages(ctx, crm, object_name, full=(mode == "full"), result=result):
+            _enqueue_next(ctx.redis, EVALUATE_QUEUE, evaluate_job, "evaluate", crm, object_name,
+                          [r.id for r in changed], run_id)
+    finally:
+        _record(ctx, tracker, crm, result)
+    return dict(result.counts)
+
+
+@_counted
+@baton_job
+def evaluate_job(crm: str, object_name: str, ids: list[str], run_id: str) -> dict[str, int]:
+    """Decide for a page of records; enqueue write-back jobs per batch of planned decisions."""
+    ctx = context()
+    tracker = RunTracker(ctx.redis, run_id)
+    result = evaluate(ctx, crm, object_name, ids, run_id=run_id)
+    _record(ctx, tracker, crm, result)
+    size = ctx.config.write_back.batch_size.salesforce if crm == "salesforce" else \
+        ctx.config.write_back.batch_size.hubspot
+    if ctx.config.write_back.enabled:
+        for start in range(0, len(result.decision_ids), size):
+            _enqueue_next(ctx.redis, WRITEBACK_QUEUE, writeback_job, "writeback", crm, object_name,
+                          result.decision_ids[start:start + size], run_id)
+    return dict(result.counts)
+
+
+@_counted
+@baton_job
+def writeback_job(crm: str, object_name: str, decision_ids: list[str], run_id: str) -> dict[str, int]:
+    """Write a batch of planned decisions to the CRM."""
+    ctx = context()
+    tracker = RunTracker(ctx.redis, run_id)
+    result = StepResult()
+    try:
+        write_back(ctx, crm, object_name, decision_ids, result=result)
+    finally:
+        _record(ctx, tracker, crm, result)
+    return dict(result.counts)

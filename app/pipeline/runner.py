@@ -1,0 +1,122 @@
+"""Run a sync end to end, in this process or through the RQ workers, and summarise it.
+
+``run_inline`` calls the steps directly (``baton sync`` without workers, dry runs, tests of the
+steps); ``run_queued`` enqueues one sync job per object and follows the run's counters in Redis
+until every job it fanned out to has finished (``baton sync --queue``, the demo).
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.store import RunStatus, SyncMode, new_id
+
+from app.pipeline.context import PipelineContext
+from app.pipeline.jobs import enqueue_sync
+from app.pipeline.runs import RunTracker
+from app.pipeline.steps import StepResult, evaluate_records, sync_pages, write_back
+
+Progress = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    targets: list[tuple[str, str]]
+    counts: Counter[str] = field(default_factory=Counter)
+    by_rule: Counter[str] = field(default_factory=Counter)
+    api_calls: dict[str, dict[str, int]] = field(default_factory=dict)   # "crm:op" -> calls, records, minimum
+    elapsed_s: float = 0.0
+    finished: bool = True
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total_calls(self) -> int:
+        return sum(v["calls"] for v in self.api_calls.values())
+
+    @property
+    def total_minimum(self) -> int:
+        return sum(v["minimum"] for v in self.api_calls.values())
+
+
+def targets_for(ctx: PipelineContext, crm: str | None = None, object_name: str | None = None) -> list[tuple[str, str]]:
+    """(crm, object) pairs to sync; errors name what is configured."""
+    crms = [crm] if crm else ctx.enabled_crms()
+    result = []
+    for name in crms:
+        objects = list(ctx.mappings(name))
+        if object_name and object_name not in objects:
+            raise KeyError(f"{name} has no object {object_name!r}; configured: {', '.join(objects)}")
+        result += [(name, o) for o in objects if not object_name or o == object_name]
+    return result
+
+
+def run_inline(ctx: PipelineContext, targets: Sequence[tuple[str, str]], *, full: bool = False,
+               dry_run: bool = False, progress: Progress | None = None) -> RunSummary:
+    """Sync, evaluate and (unless ``dry_run``) write back, in this process."""
+    started, run_id = time.monotonic(), new_id()
+    summary = RunSummary(run_id, list(targets))
+    tracker = RunTracker(ctx.redis, run_id)
+    for crm, object_name in targets:
+        mode = SyncMode.DRY_RUN if dry_run else (SyncMode.FULL if full else SyncMode.INCREMENTAL)
+        ctx.store.start_run(crm, object_name, mode, run_id=f"{run_id}:{crm}:{object_name}")
+        read = StepResult()
+        for page in sync_pages(ctx, crm, object_name, full=full, persist=not dry_run, result=read):
+            decided = evaluate_records(ctx, crm, object_name, page, run_id=run_id, dry_run=dry_run)
+            _merge(summary, decided)
+            if not dry_run and ctx.config.write_back.enabled:
+                _write_all(ctx, crm, object_name, decided.decision_ids, summary)
+            _emit(progress, crm, object_name, read, summary)
+        _merge(summary, read)
+        ledger = ctx.connector(crm).ledger
+        tracker.add_ledger(crm, ledger.snapshot())
+        ledger.reset()
+        ctx.store.finish_run(f"{run_id}:{crm}:{object_name}", RunStatus.SUCCEEDED, counts=dict(read.counts))
+    summary.api_calls = tracker.api_calls()
+    summary.elapsed_s = time.monotonic() - started
+    return summary
+
+
+def _write_all(ctx: PipelineContext, crm: str, object_name: str, ids: list[str], summary: RunSummary) -> None:
+    size = ctx.config.write_back.batch_size.salesforce if crm == "salesforce" else \
+        ctx.config.write_back.batch_size.hubspot
+    for start in range(0, len(ids), size):
+        _merge(summary, write_back(ctx, crm, object_name, ids[start:start + size]))
+
+
+def _merge(summary: RunSummary, result: StepResult) -> None:
+    summary.counts.update(result.counts)
+    summary.by_rule.update(result.by_rule)
+
+
+def _emit(progress: Progress | None, crm: str, object_name: str, read: StepResult, summary: RunSummary) -> None:
+    if progress is not None:
+        progress({"crm": crm, "object": object_name, "read": read.counts["read"], **summary.counts})
+
+
+def run_queued(ctx: PipelineContext, targets: Sequence[tuple[str, str]], *, full: bool = False,
+               timeout_s: float = 600.0, progress: Progress | None = None, poll_s: float = 0.2) -> RunSummary:
+    """Enqueue one sync job per target and wait for the whole run (sync, evaluation, write-back)."""
+    started, run_id = time.monotonic(), new_id()
+    tracker = RunTracker(ctx.redis, run_id)
+    for crm, object_name in targets:
+        enqueue_sync(ctx.redis, crm, object_name, run_id=run_id, full=full)
+    summary = RunSummary(run_id, list(targets), finished=False)
+    while time.monotonic() - started < timeout_s:
+        state = tracker.read()
+        if progress is not None:
+            progress({**state["counts"], "outstanding": state["outstanding"]})
+        if state["outstanding"] <= 0:
+            summary.finished = True
+            break
+        time.sleep(poll_s)
+    state = tracker.read()
+    summary.counts.update(state["counts"])
+    summary.by_rule.update(state["rules"])
+    summary.notes = state["notes"]
+    summary.api_calls = tracker.api_calls()
+    summary.elapsed_s = time.monotonic() - started
+    return summary
