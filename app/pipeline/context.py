@@ -15,7 +15,7 @@ from typing import Any
 import redis
 
 from app.config_schema import BatonConfig, CrmConnection, HubSpotConfig, SalesforceConfig
-from app.queueing.ratelimit import RateLimiter
+from app.queueing.ratelimit import RateLimiter, profile_from_config
 from app.store import Store
 from connectors.base import Connector
 from connectors.mapping import ObjectMapping
@@ -129,7 +129,7 @@ class PipelineContext:
     def limiter(self, crm: str) -> RateLimiter:
         section = self.crm_config(crm)
         account = (getattr(section, "instance_url", None) or getattr(section, "host", None) or crm)
-        return RateLimiter(self.redis, crm, str(account))
+        return RateLimiter(self.redis, crm, str(account), profile=profile_from_config(crm, section.limits))
 
     def planner(self, crm: str, object_name: str) -> Planner:
         mapping = self.mappings(crm)[object_name]

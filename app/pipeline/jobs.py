@@ -19,8 +19,9 @@ from rq import Retry
 from app.config import load_config
 from app.queueing import baton_job, get_queue, redis_connection
 from app.queueing.enqueue import enqueue_unique
-from app.queueing.jobids import content_hash, job_id
+from app.queueing.jobids import content_hash, job_id, sync_job_id
 from app.queueing.names import EVALUATE_QUEUE, SYNC_QUEUE, WRITEBACK_QUEUE
+from app.store import new_id
 
 from app.pipeline.context import PipelineContext
 from app.pipeline.runs import RunTracker
@@ -49,7 +50,10 @@ def use_context(ctx: PipelineContext) -> None:
 def _counted(func: F) -> F:
     """Count the job as finished in its run once it ends for good (not when it will be retried)."""
     @functools.wraps(func)
-    def wrapper(crm: str, object_name: str, payload: Any, run_id: str, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(crm: str, object_name: str, payload: Any, run_id: str | None = None, *args: Any,
+                **kwargs: Any) -> Any:
+        if run_id is None:        # a scheduled sync: a run of its own, which nobody waits for
+            return func(crm, object_name, payload, new_id(), *args, **kwargs)
         tracker = RunTracker(context().redis, run_id)
         try:
             result = func(crm, object_name, payload, run_id, *args, **kwargs)
@@ -75,7 +79,7 @@ def enqueue_sync(connection: Any, crm: str, object_name: str, *, run_id: str, fu
     tracker = RunTracker(connection, run_id)
     tracker.job_started()
     mode = "full" if full else "incremental"
-    result = enqueue_unique(get_queue(SYNC_QUEUE, connection), sync, job_id=job_id("sync", crm, object_name, mode),
+    result = enqueue_unique(get_queue(SYNC_QUEUE, connection), sync, job_id=sync_job_id(crm, object_name, mode),
                             args=(crm, object_name, mode, run_id))
     if not result.enqueued:
         tracker.job_finished()

@@ -52,7 +52,8 @@ def sync_pages(ctx: PipelineContext, crm: str, object_name: str, *, full: bool =
     section = ctx.crm_config(crm)
     since = None if (full or not persist) else store.get_watermark(crm, object_name)
     limiter = ctx.limiter(crm)
-    limiter.wait_and_acquire(1, max_wait_s=5.0)
+    kind = "search" if crm == "hubspot" else "api"      # HubSpot limits CRM search separately (4-5/s)
+    limiter.wait_and_acquire(1, kind, max_wait_s=5.0)
     for page in connector.read_changed(object_name, since, lookback=section.schedule.lookback):
         result.counts["read"] += len(page)
         _observe_limits(ctx, crm)
@@ -65,7 +66,7 @@ def sync_pages(ctx: PipelineContext, crm: str, object_name: str, *, full: bool =
         result.counts["changed"] += len(page)
         if page:
             yield page
-        limiter.wait_and_acquire(1, max_wait_s=5.0)
+        limiter.wait_and_acquire(1, kind, max_wait_s=5.0)
     if persist:
         deleted = connector.deleted_since(object_name, since)
         if deleted:

@@ -1,0 +1,1 @@
+"""`baton demo`: the main job on the sandboxes and embedded defaults."""
