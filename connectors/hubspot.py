@@ -127,8 +127,8 @@ class HubSpotConnector:
         merged = {i: c for i, c in merge_updates(updates).items() if c}
         outcomes: dict[str, WriteOutcome] = {}
         # Contacts and companies both have the forward-only lifecyclestage.
-        backward = self._backward_lifecycle(object, merged) if any(c.get("lifecyclestage") for c in merged.values()) \
-            else set()
+        backward = self._backward_lifecycle(object, merged, updates) \
+            if any(c.get("lifecyclestage") for c in merged.values()) else set()
         if backward:   # step 1 of clear-then-set; only records whose clear succeeded get step 2
             cleared = self._batch_update(object, {i: {"lifecyclestage": ""} for i in merged if i in backward})
             outcomes.update({i: o for i, o in cleared.items() if not o.ok})
@@ -230,11 +230,19 @@ class HubSpotConnector:
                       modified_at=parse_datetime(modified) if modified else item.updated_at,
                       fields=fields, raw=raw, deleted=bool(item.archived))
 
-    def _backward_lifecycle(self, object: str, merged: dict[str, dict[str, str]]) -> set[str]:
-        """Ids whose lifecyclestage would move backward (read the current stage: one call per 100)."""
-        moving = [i for i, c in merged.items() if c.get("lifecyclestage")]
+    def _backward_lifecycle(self, object: str, merged: dict[str, dict[str, str]],
+                            updates: Sequence[FieldUpdate] = ()) -> set[str]:
+        """Ids whose lifecyclestage would move backward.
+
+        The current stage comes from the caller's ``FieldUpdate.previous`` when it has it (the
+        pipeline re-reads records just before writing); otherwise it is read here, one call per 100.
+        """
+        known = {u.id: u.previous["lifecyclestage"] for u in updates
+                 if u.previous is not None and "lifecyclestage" in u.previous}
+        backward = {i for i, c in merged.items()
+                    if c.get("lifecyclestage") and i in known and is_backward(known[i], c["lifecyclestage"])}
+        moving = [i for i, c in merged.items() if c.get("lifecyclestage") and i not in known]
         batch = self._api(object, "batch_api")
-        backward: set[str] = set()
         for chunk in chunks(moving, BATCH_SIZE):
             body = {"inputs": [{"id": i} for i in chunk], "properties": ["lifecyclestage"], "propertiesWithHistory": []}
             response = self._call("write_check", len(chunk), BATCH_SIZE, batch.read_with_http_info, body,

@@ -26,16 +26,34 @@ class RecordKind(StrEnum):
     OPPORTUNITY = "opportunity"
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class Watermark:
     """Position of an incremental read: the last (modified_at, id) seen, compared in that order.
 
     The id tie-break matters: many records can share one modification timestamp (bulk edits,
     imports), and a watermark on the timestamp alone either skips or re-reads them forever.
+    Ids compare as the CRM orders them: HubSpot's numeric ids as numbers ("1160" < "10520"),
+    Salesforce's ids as text.
     """
 
     modified_at: datetime
     last_id: str = ""
+
+    def sort_key(self) -> tuple[datetime, int, int, str]:
+        numeric = self.last_id.isdigit()
+        return (self.modified_at, 0 if numeric else 1, int(self.last_id) if numeric else 0, self.last_id)
+
+    def __lt__(self, other: Watermark) -> bool:
+        return self.sort_key() < other.sort_key()
+
+    def __le__(self, other: Watermark) -> bool:
+        return self.sort_key() <= other.sort_key()
+
+    def __gt__(self, other: Watermark) -> bool:
+        return self.sort_key() > other.sort_key()
+
+    def __ge__(self, other: Watermark) -> bool:
+        return self.sort_key() >= other.sort_key()
 
 
 @dataclass(frozen=True, slots=True)

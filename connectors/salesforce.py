@@ -61,6 +61,11 @@ class SalesforceConnector:
                                       login_url=settings.login_url, domain=settings.domain)
         self._sf = self._connect()
 
+    @property
+    def session_id(self) -> str:
+        """The current session (to share with other processes, so each does not log in again)."""
+        return str(self._sf.session_id)
+
     # -- connection ----------------------------------------------------------------------------------
     def _connect(self) -> Salesforce:
         s = self.settings

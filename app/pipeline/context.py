@@ -6,6 +6,7 @@ connection pools do not survive ``fork()``), and reuses it for every job it runs
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -35,6 +36,7 @@ READ_ONLY_FIELDS: dict[str, frozenset[str]] = {
                           "lastmodifieddate", "hs_lastmodifieddate", "hs_object_id", "hs_is_closed",
                           "hs_is_closed_won"}),
 }
+SESSION_TTL_S = 3600            # shorter than Salesforce's shortest session timeout (2 hours by default)
 ENGINE_ENV = "BATON_ENGINE"     # "durable" (the engine of record, default) or "python"
 
 
@@ -107,16 +109,22 @@ class PipelineContext:
             from connectors.salesforce import SalesforceConnector
             from connectors.salesforce_settings import SalesforceSettings
             use_login = section.auth in ("password", "oauth")
+            # Every RQ job runs in a fresh fork: share one session through Redis instead of
+            # logging in once per job (a login is an API call, and orgs cap logins per hour).
+            cached = self.redis.get(self._session_key(section)) if use_login else None
             settings = SalesforceSettings(
                 instance_url=section.instance_url, username=section.username,
                 password=_secret(section.password), security_token=_secret(section.security_token),
-                session_id=None if use_login else _secret(section.session_id),
+                session_id=cached.decode() if cached else (None if use_login else _secret(section.session_id)),
                 consumer_key=section.consumer_key, consumer_secret=_secret(section.consumer_secret),
                 login_url=section.login_url or section.instance_url,
                 ca_cert=str(section.ca_cert) if section.ca_cert else None,
                 timeout_s=section.timeout_seconds, api_version=section.api_version,
                 write_batch_size=self.config.write_back.batch_size.salesforce, objects=self.mappings(crm))
-            return SalesforceConnector(settings)
+            connector = SalesforceConnector(settings)
+            if use_login:
+                self.redis.set(self._session_key(section), connector.session_id, ex=SESSION_TTL_S)
+            return connector
         assert isinstance(section, HubSpotConfig)
         from connectors.hubspot import HubSpotConnector
         from connectors.hubspot_settings import HubSpotSettings
@@ -125,6 +133,19 @@ class PipelineContext:
             ca_cert=str(section.ca_cert) if section.ca_cert else None, timeout_s=section.timeout_seconds,
             objects=self.mappings(crm), search_per_second=None)
         return HubSpotConnector(settings_hs)
+
+    @staticmethod
+    def _session_key(section: SalesforceConfig) -> str:
+        account = hashlib.sha256(f"{section.instance_url}|{section.username}".encode()).hexdigest()[:16]
+        return f"baton:salesforce:session:{account}"
+
+    def remember_session(self, crm: str) -> None:
+        """Share a session the connector refreshed (after expiry) with the other processes."""
+        connector = self._connectors.get(crm)
+        section = getattr(self.config, crm, None)
+        if crm == "salesforce" and connector is not None and isinstance(section, SalesforceConfig) \
+                and section.auth in ("password", "oauth"):
+            self.redis.set(self._session_key(section), getattr(connector, "session_id"), ex=SESSION_TTL_S)
 
     def limiter(self, crm: str) -> RateLimiter:
         section = self.crm_config(crm)

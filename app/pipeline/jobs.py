@@ -28,6 +28,7 @@ from app.pipeline.runs import RunTracker
 from app.pipeline.steps import StepResult, evaluate, sync_pages, write_back
 
 F = TypeVar("F", bound=Callable[..., Any])
+EVALUATE_CHUNK = 2000       # records per evaluation job: ten full Salesforce write batches, twenty HubSpot ones
 _CONTEXT: tuple[int, PipelineContext] | None = None
 
 
@@ -67,12 +68,13 @@ def _counted(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _record(ctx: PipelineContext, tracker: RunTracker, crm: str, result: StepResult) -> None:
+def _record(ctx: PipelineContext, tracker: RunTracker, crm: str, object_name: str, result: StepResult) -> None:
     tracker.add(result.counts)
     tracker.add(result.by_rule, "rules")
     ledger = ctx.connector(crm).ledger
-    tracker.add_ledger(crm, ledger.snapshot())
+    tracker.add_ledger(crm, object_name, ledger.snapshot())
     ledger.reset()
+    ctx.remember_session(crm)
 
 
 def enqueue_sync(connection: Any, crm: str, object_name: str, *, run_id: str, full: bool = False) -> bool:
@@ -104,12 +106,20 @@ def sync(crm: str, object_name: str, mode: str, run_id: str) -> dict[str, int]:
     ctx = context()
     tracker = RunTracker(ctx.redis, run_id)
     result = StepResult()
+    pending: list[str] = []
     try:
         for changed in sync_pages(ctx, crm, object_name, full=(mode == "full"), result=result):
-            _enqueue_next(ctx.redis, EVALUATE_QUEUE, evaluate_job, "evaluate", crm, object_name,
-                          [r.id for r in changed], run_id)
+            pending += [r.id for r in changed]
+            # Evaluate in chunks of several read pages, so write-back batches come out full
+            # (HubSpot reads 200 per page but writes 100 per call; a 173-record page would cost 2).
+            while len(pending) >= EVALUATE_CHUNK:
+                _enqueue_next(ctx.redis, EVALUATE_QUEUE, evaluate_job, "evaluate", crm, object_name,
+                              pending[:EVALUATE_CHUNK], run_id)
+                pending = pending[EVALUATE_CHUNK:]
+        if pending:
+            _enqueue_next(ctx.redis, EVALUATE_QUEUE, evaluate_job, "evaluate", crm, object_name, pending, run_id)
     finally:
-        _record(ctx, tracker, crm, result)
+        _record(ctx, tracker, crm, object_name, result)
     return dict(result.counts)
 
 
@@ -120,7 +130,7 @@ def evaluate_job(crm: str, object_name: str, ids: list[str], run_id: str) -> dic
     ctx = context()
     tracker = RunTracker(ctx.redis, run_id)
     result = evaluate(ctx, crm, object_name, ids, run_id=run_id)
-    _record(ctx, tracker, crm, result)
+    _record(ctx, tracker, crm, object_name, result)
     size = ctx.config.write_back.batch_size.salesforce if crm == "salesforce" else \
         ctx.config.write_back.batch_size.hubspot
     if ctx.config.write_back.enabled:
@@ -140,5 +150,5 @@ def writeback_job(crm: str, object_name: str, decision_ids: list[str], run_id: s
     try:
         write_back(ctx, crm, object_name, decision_ids, result=result)
     finally:
-        _record(ctx, tracker, crm, result)
+        _record(ctx, tracker, crm, object_name, result)
     return dict(result.counts)

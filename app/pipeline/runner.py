@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.store import RunStatus, SyncMode, new_id
+from connectors.records import Record
 
 from app.pipeline.context import PipelineContext
-from app.pipeline.jobs import enqueue_sync
+from app.pipeline.jobs import EVALUATE_CHUNK, enqueue_sync
 from app.pipeline.runs import RunTracker
 from app.pipeline.steps import StepResult, evaluate_records, sync_pages, write_back
 
@@ -64,20 +65,31 @@ def run_inline(ctx: PipelineContext, targets: Sequence[tuple[str, str]], *, full
         mode = SyncMode.DRY_RUN if dry_run else (SyncMode.FULL if full else SyncMode.INCREMENTAL)
         ctx.store.start_run(crm, object_name, mode, run_id=f"{run_id}:{crm}:{object_name}")
         read = StepResult()
+        chunk: list[Record] = []
         for page in sync_pages(ctx, crm, object_name, full=full, persist=not dry_run, result=read):
-            decided = evaluate_records(ctx, crm, object_name, page, run_id=run_id, dry_run=dry_run)
-            _merge(summary, decided)
-            if not dry_run and ctx.config.write_back.enabled:
-                _write_all(ctx, crm, object_name, decided.decision_ids, summary)
+            chunk += page
+            if len(chunk) >= EVALUATE_CHUNK:
+                _decide_and_write(ctx, crm, object_name, chunk, run_id, dry_run, summary)
+                chunk = []
             _emit(progress, crm, object_name, read, summary)
+        _decide_and_write(ctx, crm, object_name, chunk, run_id, dry_run, summary)
         _merge(summary, read)
+        _emit(progress, crm, object_name, read, summary)
         ledger = ctx.connector(crm).ledger
-        tracker.add_ledger(crm, ledger.snapshot())
+        tracker.add_ledger(crm, object_name, ledger.snapshot())
         ledger.reset()
         ctx.store.finish_run(f"{run_id}:{crm}:{object_name}", RunStatus.SUCCEEDED, counts=dict(read.counts))
     summary.api_calls = tracker.api_calls()
     summary.elapsed_s = time.monotonic() - started
     return summary
+
+
+def _decide_and_write(ctx: PipelineContext, crm: str, object_name: str, records: list[Record], run_id: str,
+                      dry_run: bool, summary: RunSummary) -> None:
+    decided = evaluate_records(ctx, crm, object_name, records, run_id=run_id, dry_run=dry_run)
+    _merge(summary, decided)
+    if not dry_run and ctx.config.write_back.enabled:
+        _write_all(ctx, crm, object_name, decided.decision_ids, summary)
 
 
 def _write_all(ctx: PipelineContext, crm: str, object_name: str, ids: list[str], summary: RunSummary) -> None:

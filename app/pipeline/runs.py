@@ -37,12 +37,18 @@ class RunTracker:
             pipe.expire(key, RUN_TTL_S)
             pipe.execute()
 
-    def add_ledger(self, crm: str, ledger_snapshot: Mapping[str, Mapping[str, int]]) -> None:
-        """Add a connector ledger's calls and minimum calls per ``crm:operation``."""
-        self.add({f"{crm}:{op}": c["calls"] for op, c in ledger_snapshot.items()}, "calls")
-        self.add({f"{crm}:{op}": c["records"] for op, c in ledger_snapshot.items()}, "records")
-        self.redis.hset(self._key("max_per_call"),
-                        mapping={f"{crm}:{op}": c["max_per_call"] for op, c in ledger_snapshot.items()} or {"-": 0})
+    def add_ledger(self, crm: str, object_name: str, ledger_snapshot: Mapping[str, Mapping[str, int]]) -> None:
+        """Add a connector ledger's calls and records per ``crm:object:operation``.
+
+        Per object, because one object's records can never share another object's call: the
+        minimum is ``ceil(records / max_per_call)`` of each object and operation, summed.
+        """
+        prefix = f"{crm}:{object_name}"
+        self.add({f"{prefix}:{op}": c["calls"] for op, c in ledger_snapshot.items()}, "calls")
+        self.add({f"{prefix}:{op}": c["records"] for op, c in ledger_snapshot.items()}, "records")
+        if ledger_snapshot:
+            self.redis.hset(self._key("max_per_call"),
+                            mapping={f"{prefix}:{op}": c["max_per_call"] for op, c in ledger_snapshot.items()})
 
     def job_started(self, count: int = 1) -> None:
         self.redis.incrby(self._key("outstanding"), count)
@@ -69,7 +75,7 @@ class RunTracker:
                 "notes": [n.decode() for n in self.redis.lrange(self._key("notes"), 0, -1)]}
 
     def api_calls(self) -> dict[str, dict[str, int]]:
-        """Calls used next to the minimum, per ``crm:operation``."""
+        """Calls used next to the minimum, per ``crm:object:operation``."""
         state = self.read()
         result: dict[str, dict[str, int]] = {}
         for name, calls in sorted(state["calls"].items()):
