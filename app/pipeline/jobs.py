@@ -29,6 +29,9 @@ from app.pipeline.steps import StepResult, evaluate, sync_pages, write_back
 
 F = TypeVar("F", bound=Callable[..., Any])
 EVALUATE_CHUNK = 2000       # records per evaluation job: ten full Salesforce write batches, twenty HubSpot ones
+# Decisions per write-back job; the connector splits them into calls of its CRM's maximum (200/100),
+# so only the last call of a job is partial, and HubSpot's lifecycle "clear" calls are grouped.
+WRITEBACK_JOB_SIZE = 1000
 _CONTEXT: tuple[int, PipelineContext] | None = None
 
 
@@ -131,12 +134,10 @@ def evaluate_job(crm: str, object_name: str, ids: list[str], run_id: str) -> dic
     tracker = RunTracker(ctx.redis, run_id)
     result = evaluate(ctx, crm, object_name, ids, run_id=run_id)
     _record(ctx, tracker, crm, object_name, result)
-    size = ctx.config.write_back.batch_size.salesforce if crm == "salesforce" else \
-        ctx.config.write_back.batch_size.hubspot
     if ctx.config.write_back.enabled:
-        for start in range(0, len(result.decision_ids), size):
+        for start in range(0, len(result.decision_ids), WRITEBACK_JOB_SIZE):
             _enqueue_next(ctx.redis, WRITEBACK_QUEUE, writeback_job, "writeback", crm, object_name,
-                          result.decision_ids[start:start + size], run_id)
+                          result.decision_ids[start:start + WRITEBACK_JOB_SIZE], run_id)
     return dict(result.counts)
 
 

@@ -16,7 +16,7 @@ from app.store import RunStatus, SyncMode, new_id
 from connectors.records import Record
 
 from app.pipeline.context import PipelineContext
-from app.pipeline.jobs import EVALUATE_CHUNK, enqueue_sync
+from app.pipeline.jobs import EVALUATE_CHUNK, WRITEBACK_JOB_SIZE, enqueue_sync
 from app.pipeline.runs import RunTracker
 from app.pipeline.steps import StepResult, evaluate_records, sync_pages, write_back
 
@@ -93,10 +93,8 @@ def _decide_and_write(ctx: PipelineContext, crm: str, object_name: str, records:
 
 
 def _write_all(ctx: PipelineContext, crm: str, object_name: str, ids: list[str], summary: RunSummary) -> None:
-    size = ctx.config.write_back.batch_size.salesforce if crm == "salesforce" else \
-        ctx.config.write_back.batch_size.hubspot
-    for start in range(0, len(ids), size):
-        _merge(summary, write_back(ctx, crm, object_name, ids[start:start + size]))
+    for start in range(0, len(ids), WRITEBACK_JOB_SIZE):
+        _merge(summary, write_back(ctx, crm, object_name, ids[start:start + WRITEBACK_JOB_SIZE]))
 
 
 def _merge(summary: RunSummary, result: StepResult) -> None:

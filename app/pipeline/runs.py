@@ -81,7 +81,9 @@ class RunTracker:
         for name, calls in sorted(state["calls"].items()):
             records = state["records"].get(name, 0)
             per_call = max(1, state["max_per_call"].get(name, 1))
-            result[name] = {"calls": calls, "records": records, "minimum": -(-records // per_call)}
+            # An operation done at all needs one call even when it finds nothing (a deleted-records
+            # scan, a login, an empty incremental read): the CRM can only say "nothing" when asked.
+            result[name] = {"calls": calls, "records": records, "minimum": max(1, -(-records // per_call))}
         return result
 
     def to_json(self) -> str:

@@ -198,7 +198,8 @@ def write_back(ctx: PipelineContext, crm: str, object_name: str, decision_ids: S
         limiter = ctx.limiter(crm)
         batch = ctx.config.write_back.batch_size.salesforce if crm == "salesforce" else \
             ctx.config.write_back.batch_size.hubspot
-        limiter.wait_and_acquire(-(-len(updates) // batch), max_wait_s=5.0)
+        for _ in range(-(-len(updates) // batch)):          # one token per call the connector will make
+            limiter.wait_and_acquire(1, max_wait_s=5.0)
         try:
             outcomes = connector.write(object_name, [u for _, u in updates])
         except RateLimited as exc:
@@ -218,7 +219,9 @@ def write_back(ctx: PipelineContext, crm: str, object_name: str, decision_ids: S
 def _verify(ctx: PipelineContext, crm: str, object_name: str, ids: list[str]) -> dict[str, Record] | None:
     if not ctx.config.write_back.verify_before_write:
         return None
-    ctx.limiter(crm).wait_and_acquire(1, max_wait_s=5.0)
+    limiter, per_call = ctx.limiter(crm), (200 if crm == "salesforce" else 100)
+    for _ in range(-(-len(ids) // per_call)):
+        limiter.wait_and_acquire(1, max_wait_s=5.0)
     return {r.id: r for r in ctx.connector(crm).fetch(object_name, ids)}
 
 

@@ -31,6 +31,8 @@ from connectors.errors import FatalError
 log = logging.getLogger(__name__)
 
 SCHEDULE_PROVIDER_ENV = "BATON_SCHEDULE"
+PRELOAD_ENV = "BATON_WORKER_PRELOAD"
+DEFAULT_PRELOAD = "app.pipeline.jobs,connectors.salesforce,connectors.hubspot,rules.durable_engine,rules.pyengine"
 """``module:function`` returning the :class:`ScheduleEntry` list (default: the one below)."""
 DEFAULT_SCHEDULE_PROVIDER = "app.schedules:schedule_entries"
 
@@ -95,6 +97,7 @@ def build_worker(connection: redis.Redis, options: WorkerOptions) -> BatonWorker
 
 def run_worker(connection: redis.Redis, options: WorkerOptions) -> int:
     """Run a worker until it is stopped (or the queues are empty with ``burst``); the exit code."""
+    preload(os.environ.get(PRELOAD_ENV, DEFAULT_PRELOAD))
     worker = build_worker(connection, options)
     recover_all(worker.queues)
     scheduler = None
@@ -108,6 +111,20 @@ def run_worker(connection: redis.Redis, options: WorkerOptions) -> int:
         if scheduler is not None:
             _stop_process(scheduler)
     return 0
+
+
+def preload(modules: str) -> None:
+    """Import the job modules (and the SDKs they use) once in the worker parent.
+
+    rq forks a new process per job; without this every job would import them again (about a
+    second each). Only imports happen here: connections, sessions and engine hosts are made in the
+    forked job process, since they do not survive a fork.
+    """
+    for name in filter(None, (part.strip() for part in modules.split(","))):
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            log.warning("could not preload %s: %s", name, exc)
 
 
 def load_schedule(provider: str | None) -> list[ScheduleEntry]:
