@@ -130,7 +130,8 @@ class HubSpotConnector:
         backward = self._backward_lifecycle(object, merged, updates) \
             if any(c.get("lifecyclestage") for c in merged.values()) else set()
         if backward:   # step 1 of clear-then-set; only records whose clear succeeded get step 2
-            cleared = self._batch_update(object, {i: {"lifecyclestage": ""} for i in merged if i in backward})
+            cleared = self._batch_update(object, {i: {"lifecyclestage": ""} for i in merged if i in backward},
+                                         operation="write_clear")
             outcomes.update({i: o for i, o in cleared.items() if not o.ok})
         outcomes.update(self._batch_update(object, {i: c for i, c in merged.items() if i not in outcomes}))
         return [outcomes.get(u.id) or WriteOutcome(u.id, ok=True, extra={"skipped": "no changes"}) for u in updates]
@@ -252,12 +253,13 @@ class HubSpotConnector:
                     backward.add(str(item.id))
         return backward
 
-    def _batch_update(self, object: str, changes: dict[str, dict[str, str]]) -> dict[str, WriteOutcome]:
+    def _batch_update(self, object: str, changes: dict[str, dict[str, str]],
+                      operation: str = "write") -> dict[str, WriteOutcome]:
         batch = self._api(object, "batch_api")
         outcomes: dict[str, WriteOutcome] = {}
         for chunk in chunks(list(changes), BATCH_SIZE):
             body = {"inputs": [{"id": i, "properties": changes[i]} for i in chunk]}
-            response = self._call("write", len(chunk), BATCH_SIZE, batch.update_with_http_info, body)
+            response = self._call(operation, len(chunk), BATCH_SIZE, batch.update_with_http_info, body)
             outcomes.update(outcomes_from_batch(chunk, response))
         return outcomes
 

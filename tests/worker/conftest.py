@@ -19,7 +19,7 @@ from tests.worker.fixtures import RUNS_KEY
 REPO = Path(__file__).resolve().parents[2]
 QUEUE_DB_URL = "redis://127.0.0.1:6379/11"
 LIMITER_DB_URL = "redis://127.0.0.1:6379/12"
-DEADLINE_S = 20.0
+DEADLINE_S = 60.0  # a deadline for slow, loaded CI machines; no test asserts a duration with it
 """Upper bound when waiting for an event; never asserted as a duration."""
 
 
