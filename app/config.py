@@ -74,6 +74,26 @@ URL_ENV: dict[Path_, str] = {("database_url",): "BATON_DATABASE_URL", ("redis_ur
 # Relative paths in the file are relative to the file, not to the working directory.
 FILE_PATHS: tuple[Path_, ...] = (("rules", "file"), ("salesforce", "ca_cert"), ("hubspot", "ca_cert"))
 
+# Object keys older files may still have, with (message, hint) saying where that setting lives now.
+# Stage values belong to the rules file alone: two copies could disagree, and the pipeline reads only
+# the rules file's (rules.mapping).
+RETIRED_OBJECT_KEYS: dict[str, tuple[str, str]] = {
+    "stage_values": (
+        "stage values are no longer set in the configuration",
+        (
+            "stage values now live in the rules file under each stage's `crm:` (e.g. "
+            "`crm: {salesforce: {Status: Qualified}}` in rules/playbooks/the-model.yaml); delete this key"
+        ),
+    ),
+    "pipeline": (
+        "the HubSpot deal pipeline is no longer set in the configuration",
+        (
+            "it now lives in the rules file under each deal stage's `crm:` (e.g. "
+            "`crm: {hubspot: {pipeline: default, dealstage: qualifiedtobuy}}`); delete this key"
+        ),
+    ),
+}
+
 _URL_PASSWORD = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/@:]*:([^@/]*)@")
 
 
@@ -142,6 +162,21 @@ def _resolve_relative_paths(document: YamlDocument, base: Path) -> None:
         value = get_path(document.data, path)
         if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
             set_path(document.data, path, str((base / value).resolve()))
+
+
+def _retired_keys(document: YamlDocument) -> None:
+    """Report (and drop, so validation does not report them again) object keys that moved elsewhere."""
+    for crm in ("salesforce", "hubspot"):
+        objects = get_path(document.data, (crm, "objects"))
+        if not isinstance(objects, dict):
+            continue
+        for name, settings in objects.items():
+            if not isinstance(settings, dict):
+                continue
+            for key in [k for k in settings if k in RETIRED_OBJECT_KEYS]:
+                message, hint = RETIRED_OBJECT_KEYS[key]
+                document.problem((crm, "objects", name, key), message, hint)
+                del settings[key]
 
 
 # ---------------------------------------------------------------------------------- validation errors
@@ -258,6 +293,7 @@ def load_config(
     _unset_references(document, env)
     sources = _apply_secret_policy(document, env)
     _resolve_relative_paths(document, file.resolve().parent)
+    _retired_keys(document)
     config: BatonConfig | None = None
     try:
         config = BatonConfig.model_validate(document.data)

@@ -26,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from connectors import hubspot_settings, salesforce_settings
+from connectors.mapping import ObjectMapping
 from connectors.records import Crm, RecordKind
 
 DEFAULT_DATABASE_URL = "sqlite:///./.baton/baton.db"  # the same default as app.store
@@ -77,212 +79,56 @@ class Section(BaseModel):
 
 # ------------------------------------------------------------------------------------ objects and mappings
 
-StageValue = (
-    str | dict[str, str]
-)  # a CRM value, or several fields' values (HubSpot lifecyclestage + lead status)
-
 
 class ObjectConfig(Section):
     """One CRM object Baton syncs: what kind of record it is and how its fields map.
 
-    ``fields`` maps canonical field -> CRM field; ``stage_values`` maps canonical stage -> CRM value.
-    In the file, both are merged over the defaults: name only what differs; ``null`` unmaps a field.
+    ``fields`` maps canonical field -> CRM field. In the file it is merged over the defaults: name
+    only what differs; ``null`` unmaps a field. Stage VALUES are not configured here: the rules file
+    declares them under each stage's ``crm:`` (see :mod:`rules.mapping`).
     """
 
     kind: RecordKind
     enabled: bool = True
     fields: dict[str, str] = Field(default_factory=dict)
-    stage_values: dict[str, StageValue] = Field(default_factory=dict)
-    pipeline: str | None = None  # HubSpot deals: the pipeline id Baton manages
 
     def crm_field(self, canonical: str) -> str | None:
         return self.fields.get(canonical)
 
 
-_SF_LEAD_FIELDS = {
-    "stage": "Status",
-    "email": "Email",
-    "title": "Title",
-    "industry": "Industry",
-    "company_size": "NumberOfEmployees",
-    "country": "Country",
-    "segment": "Segment__c",
-    "email_clicks": "Email_Clicks__c",
-    "web_visits": "Web_Visits__c",
-    "product_page_visits": "Product_Page_Visits__c",
-    "seminar_attended": "Seminar_Attended__c",
-    "catalogue_requested": "Catalogue_Requested__c",
-    "inquiry": "Inquiry__c",
-    "no_response": "No_Response__c",
-    "last_activity_date": "Last_Activity_Date__c",
-    "stage_changed_date": "Status_Changed_Date__c",
-    "created_date": "CreatedDate",
-    "score": "Lead_Score__c",
-    "recycle_count": "Recycle_Count__c",
-    "recycle_reason": "Recycle_Reason__c",
-    "disqualified_reason": "Disqualified_Reason__c",
-    "converted": "IsConverted",
-}
-_SF_LEAD_STAGES = {
-    "awareness": "Awareness",
-    "lead_acquired": "Lead Acquired",
-    "nurturing": "Nurturing",
-    "qualified": "Qualified",
-    "accepted": "Accepted",
-    "disqualified": "Disqualified",
-    "converted": "Converted",
-}
-_SF_OPPORTUNITY_FIELDS = {
-    "stage": "StageName",
-    "amount": "Amount",
-    "close_date": "CloseDate",
-    "probability": "Probability",
-    "segment": "Segment__c",
-    "budget_confirmed": "Budget_Confirmed__c",
-    "authority_confirmed": "Authority_Confirmed__c",
-    "need_confirmed": "Need_Confirmed__c",
-    "timeline_confirmed": "Timeline_Confirmed__c",
-    "solution_fit": "Solution_Fit__c",
-    "champion_agreed": "Champion_Agreed__c",
-    "differentiation_established": "Differentiation_Established__c",
-    "approval_process_started": "Approval_Process_Started__c",
-    "close_plan_complete": "Close_Plan_Complete__c",
-    "loss_reason": "Loss_Reason__c",
-    "last_activity_date": "Last_Activity_Date__c",
-    "stage_changed_date": "LastStageChangeDate",
-    "gate_violation": "Gate_Violation__c",
-    "recycle_count": "Recycle_Count__c",
-}
-_SF_OPPORTUNITY_STAGES = {
-    "phase_1": "Phase 1 - Opportunity",
-    "phase_2": "Phase 2 - Problem Recognised",
-    "phase_3": "Phase 3 - Evaluation",
-    "phase_4": "Phase 4 - Negotiation",
-    "phase_5": "Phase 5 - Approval",
-    "closed_won": "Closed Won",
-    "closed_lost": "Closed Lost",
-}
-_HS_CONTACT_FIELDS = {
-    "stage": "lifecyclestage",
-    "email": "email",
-    "title": "jobtitle",
-    "industry": "industry",
-    "company_size": "numemployees",
-    "country": "country",
-    "segment": "segment",
-    "email_clicks": "email_clicks",
-    "web_visits": "web_visits",
-    "product_page_visits": "product_page_visits",
-    "seminar_attended": "seminar_attended",
-    "catalogue_requested": "catalogue_requested",
-    "inquiry": "inquiry_submitted",
-    "no_response": "no_response",
-    "last_activity_date": "last_activity_date",
-    "stage_changed_date": "stage_changed_date",
-    "created_date": "createdate",
-    "score": "baton_score",
-    "recycle_count": "baton_recycle_count",
-    "recycle_reason": "baton_recycle_reason",
-    "disqualified_reason": "disqualified_reason",
-}
-_HS_CONTACT_STAGES: dict[str, StageValue] = {
-    "awareness": {"lifecyclestage": "subscriber"},
-    "lead_acquired": {"lifecyclestage": "lead", "hs_lead_status": "NEW"},
-    "nurturing": {"lifecyclestage": "lead", "hs_lead_status": "IN_PROGRESS"},
-    "qualified": {"lifecyclestage": "marketingqualifiedlead"},
-    "accepted": {"lifecyclestage": "salesqualifiedlead"},
-    "disqualified": {"lifecyclestage": "other", "hs_lead_status": "UNQUALIFIED"},
-}
-_HS_DEAL_FIELDS = {
-    "stage": "dealstage",
-    "amount": "amount",
-    "close_date": "closedate",
-    "probability": "hs_deal_stage_probability",
-    "segment": "segment",
-    **{
-        name: name
-        for name in (
-            "budget_confirmed",
-            "authority_confirmed",
-            "need_confirmed",
-            "timeline_confirmed",
-            "solution_fit",
-            "champion_agreed",
-            "differentiation_established",
-            "approval_process_started",
-            "close_plan_complete",
-            "gate_violation",
-            "last_activity_date",
-        )
-    },
-    "loss_reason": "closed_lost_reason",
-    "recycle_count": "baton_recycle_count",
-}
-_HS_DEAL_STAGES = {
-    "phase_1": "appointmentscheduled",
-    "phase_2": "qualifiedtobuy",
-    "phase_3": "presentationscheduled",
-    "phase_4": "decisionmakerboughtin",
-    "phase_5": "contractsent",
-    "closed_won": "closedwon",
-    "closed_lost": "closedlost",
-}
+# The objects are listed leads first, then opportunities, then accounts: the order syncs run in.
+_KIND_ORDER = (RecordKind.LEAD, RecordKind.OPPORTUNITY, RecordKind.ACCOUNT)
 
+
+def _default_entry(mapping: ObjectMapping, *, enabled: bool = True) -> dict[str, Any]:
+    entry: dict[str, Any] = {"kind": mapping.kind.value, "fields": dict(mapping.fields)}
+    if not enabled:
+        entry["enabled"] = False
+    return entry
+
+
+def _defaults_from(mappings: dict[str, ObjectMapping]) -> dict[str, dict[str, Any]]:
+    ordered = sorted(mappings.items(), key=lambda item: _KIND_ORDER.index(item[1].kind))
+    return {name: _default_entry(mapping) for name, mapping in ordered}
+
+
+# The connectors' own default mappings are the one source of the domain contract's field names.
 DEFAULT_OBJECTS: dict[Crm, dict[str, dict[str, Any]]] = {
     Crm.SALESFORCE: {
-        "Lead": {"kind": "lead", "fields": _SF_LEAD_FIELDS, "stage_values": _SF_LEAD_STAGES},
-        "Opportunity": {
-            "kind": "opportunity",
-            "fields": _SF_OPPORTUNITY_FIELDS,
-            "stage_values": _SF_OPPORTUNITY_STAGES,
-        },
-        "Account": {
-            "kind": "account",
-            "fields": {
-                "name": "Name",
-                "industry": "Industry",
-                "employees": "NumberOfEmployees",
-                "annual_revenue": "AnnualRevenue",
-            },
-        },
+        **_defaults_from(salesforce_settings.default_objects()),
         # Contacts are leads too, but the org's Contact has no stage field: off unless configured.
-        "Contact": {
-            "kind": "lead",
-            "enabled": False,
-            "fields": {
-                "email": "Email",
-                "title": "Title",
-                "country": "MailingCountry",
-                "created_date": "CreatedDate",
-            },
-        },
+        salesforce_settings.CONTACT_MAPPING.object: _default_entry(
+            salesforce_settings.CONTACT_MAPPING, enabled=False
+        ),
     },
-    Crm.HUBSPOT: {
-        "contacts": {"kind": "lead", "fields": _HS_CONTACT_FIELDS, "stage_values": _HS_CONTACT_STAGES},
-        "deals": {
-            "kind": "opportunity",
-            "fields": _HS_DEAL_FIELDS,
-            "stage_values": _HS_DEAL_STAGES,
-            "pipeline": "default",
-        },
-        "companies": {
-            "kind": "account",
-            "fields": {
-                "name": "name",
-                "industry": "industry",
-                "employees": "numberofemployees",
-                "segment": "segment",
-                "annual_revenue": "annualrevenue",
-            },
-        },
-    },
+    Crm.HUBSPOT: _defaults_from(hubspot_settings.default_objects()),
 }
 
 
 def merge_objects(crm: Crm, configured: Any) -> Any:
     """The default objects of ``crm`` with the file's ``objects`` section merged over them.
 
-    Mappings merge key by key; a ``null`` mapping value removes that default. Objects not in the
+    ``fields`` merge key by key; a ``null`` value removes that default. Objects not in the
     defaults are taken as written (they must give ``kind`` and ``fields``).
     """
     if configured is None:
@@ -295,13 +141,12 @@ def merge_objects(crm: Crm, configured: Any) -> Any:
         if not isinstance(given, dict):
             merged[name] = given
             continue
-        entry = {**default, **{k: v for k, v in given.items() if k not in ("fields", "stage_values")}}
-        for mapping in ("fields", "stage_values"):
-            if mapping in given and not isinstance(given[mapping], dict):
-                entry[mapping] = given[mapping]
-            elif mapping in given or mapping in default:
-                combined = {**default.get(mapping, {}), **given.get(mapping, {})}
-                entry[mapping] = {k: v for k, v in combined.items() if v is not None}
+        entry = {**default, **{k: v for k, v in given.items() if k != "fields"}}
+        if "fields" in given and not isinstance(given["fields"], dict):
+            entry["fields"] = given["fields"]  # let validation report the wrong type
+        elif "fields" in given or "fields" in default:
+            combined = {**default.get("fields", {}), **given.get("fields", {})}
+            entry["fields"] = {k: v for k, v in combined.items() if v is not None}
         merged[name] = entry
     return merged
 

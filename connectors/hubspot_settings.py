@@ -7,11 +7,11 @@ from typing import Any
 from connectors.mapping import ObjectMapping
 from connectors.records import RecordKind
 
-# canonical field -> HubSpot property. ``stage`` is the raw ``lifecyclestage`` / ``dealstage`` value
-# (the rules file translates stage values); ``lead_status`` carries ``hs_lead_status``, which the
-# contract's lead stages need next to ``lifecyclestage`` (nurturing = lead + IN_PROGRESS).
+# canonical field -> HubSpot property. ``stage`` is the raw ``lifecyclestage`` / ``dealstage`` value; the
+# rules file translates stage values, and the pipeline also reads the other properties a stage needs
+# (``hs_lead_status`` next to ``lifecyclestage``: nurturing = lead + IN_PROGRESS) as extra raw fields.
 CONTACT_FIELDS: dict[str, str] = {
-    "stage": "lifecyclestage", "lead_status": "hs_lead_status", "email": "email", "title": "jobtitle",
+    "stage": "lifecyclestage", "email": "email", "title": "jobtitle",
     "industry": "industry", "company_size": "numemployees", "country": "country", "segment": "segment",
     "email_clicks": "email_clicks", "web_visits": "web_visits", "product_page_visits": "product_page_visits",
     "seminar_attended": "seminar_attended", "catalogue_requested": "catalogue_requested",

@@ -69,11 +69,23 @@ CASES = {
         "write_back.batch_size.hubspot",
         ["less than or equal to 100"],
     ),
-    "bad stage value": (
-        BASE + "  objects:\n    Lead:\n      stage_values:\n        qualified: [MQL]\n",
+    "stage values moved to the rules file": (
+        BASE + "  objects:\n    Lead:\n      fields: {score: S__c}\n      stage_values:\n        qualified: MQL\n",
         7,
-        "salesforce.objects.Lead.stage_values.qualified",
-        ["valid string", "valid dictionary"],
+        "salesforce.objects.Lead.stage_values",
+        ["no longer set in the configuration", "rules file under each stage's `crm:`", "delete this key"],
+    ),
+    "deal pipeline moved to the rules file": (
+        "hubspot:\n  objects:\n    deals:\n      pipeline: default\n",
+        4,
+        "hubspot.objects.deals.pipeline",
+        ["no longer set in the configuration", "rules file under each deal stage's `crm:`"],
+    ),
+    "bad field mapping": (
+        BASE + "  objects:\n    Lead:\n      fields:\n        score: [S__c]\n",
+        7,
+        "salesforce.objects.Lead.fields.score",
+        ["valid string"],
     ),
     "object without kind": (
         BASE + "  objects:\n    Acme__c:\n      fields: {stage: S__c}\n",
@@ -138,6 +150,18 @@ def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert [f"{path}:{n}:" in result.output for n in (4, 5, 6)] == [True, True, True]
     assert "invalid (3 problems)" in result.output
+
+
+def test_a_retired_key_is_one_problem_next_to_the_others(tmp_path: Path) -> None:
+    """The retired key is reported once (not again as an unknown key) and other problems still show."""
+    path = write(tmp_path, BASE + "  auth: kerberos\n  objects:\n    Opportunity:\n      stage_values: {}\n")
+
+    result = run_cli("config", "check", "--file", str(path), env=SECRETS)
+
+    assert result.exit_code == 2
+    assert f"{path}:4: salesforce.auth" in result.output
+    assert f"{path}:7: salesforce.objects.Opportunity.stage_values: stage values are no longer" in result.output
+    assert "not permitted" not in result.output and "invalid (2 problems)" in result.output
 
 
 def test_a_missing_file_is_reported_without_traceback(tmp_path: Path) -> None:

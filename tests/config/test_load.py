@@ -9,6 +9,7 @@ import pytest
 
 from app.config import ConfigError, default_config_for_sandboxes, load_config
 from app.config_schema import DEFAULT_DATABASE_URL, format_duration, parse_duration
+from connectors import hubspot_settings, salesforce_settings
 from connectors.records import RecordKind
 from tests.config.conftest import EXAMPLE, REPO_ROOT, SECRETS, write
 
@@ -34,14 +35,29 @@ def test_defaults_follow_the_domain_contract(minimal: Path) -> None:
     contacts = config.enabled_objects("hubspot")["contacts"]
     deals = config.enabled_objects("hubspot")["deals"]
     assert lead.kind is RecordKind.LEAD and lead.fields["score"] == "Lead_Score__c"
-    assert lead.stage_values["lead_acquired"] == "Lead Acquired"
-    assert contacts.stage_values["nurturing"] == {"lifecyclestage": "lead", "hs_lead_status": "IN_PROGRESS"}
-    assert contacts.fields["inquiry"] == "inquiry_submitted"
-    assert deals.fields["loss_reason"] == "closed_lost_reason" and deals.pipeline == "default"
-    assert deals.stage_values["phase_3"] == "presentationscheduled"
+    assert lead.fields["stage"] == "Status"
+    assert contacts.fields["inquiry"] == "inquiry_submitted" and "lead_status" not in contacts.fields
+    assert deals.fields["loss_reason"] == "closed_lost_reason"
+    assert deals.fields["stage_changed_date"] == "hs_v2_date_entered_current_stage"
     assert "Contact" not in config.enabled_objects("salesforce")
     assert config.database_url.get_secret_value() == DEFAULT_DATABASE_URL
     assert config.hubspot is not None and config.hubspot.limits.search.requests == 4
+
+
+def test_default_mappings_are_the_connectors_own(minimal: Path) -> None:
+    """One source: every default object equals the connector's default mapping (kind and fields)."""
+    config = load_config(minimal, env={})
+    assert config.salesforce is not None and config.hubspot is not None
+    expected = [
+        (config.salesforce, {**salesforce_settings.default_objects(), "Contact": salesforce_settings.CONTACT_MAPPING}),
+        (config.hubspot, hubspot_settings.default_objects()),
+    ]
+
+    for connection, mappings in expected:
+        assert set(connection.objects) == set(mappings)
+        for name, mapping in mappings.items():
+            assert (connection.objects[name].kind, connection.objects[name].fields) == (mapping.kind, mapping.fields)
+    assert not config.salesforce.objects["Contact"].enabled
 
 
 def test_mappings_merge_over_defaults_and_null_unmaps(tmp_path: Path) -> None:
@@ -54,7 +70,6 @@ def test_mappings_merge_over_defaults_and_null_unmaps(tmp_path: Path) -> None:
           objects:
             Lead:
               fields: {score: Acme_Score__c, segment: null}
-              stage_values: {qualified: MQL}
             Opportunity: {enabled: false}
             Acme_Deal__c:
               kind: opportunity
@@ -66,8 +81,6 @@ def test_mappings_merge_over_defaults_and_null_unmaps(tmp_path: Path) -> None:
 
     assert objects["Lead"].fields["score"] == "Acme_Score__c"
     assert "segment" not in objects["Lead"].fields and objects["Lead"].fields["email"] == "Email"
-    assert objects["Lead"].stage_values["qualified"] == "MQL"
-    assert objects["Lead"].stage_values["nurturing"] == "Nurturing"
     assert "Opportunity" not in objects
     assert objects["Acme_Deal__c"].fields == {"stage": "Stage__c"}
 
