@@ -9,7 +9,7 @@ from app.commands._common import connect_or_exit, load_or_exit
 
 
 @click.command("status")
-@click.option("--config", "config_path", metavar="FILE", help="Configuration file (default: $BATON_CONFIG or ./baton.yaml).")
+@click.option("--config", "--file", "config_path", metavar="FILE", help="Configuration file (default: $BATON_CONFIG or ./baton.yaml).")
 def status(config_path: str | None) -> None:
     """Show the queues, failed jobs, last syncs and rate-limit budget."""
     from app.pipeline.context import PipelineContext

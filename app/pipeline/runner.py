@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.store import RunStatus, SyncMode, new_id
+from connectors.errors import RateLimited, RetriableError
 from connectors.records import Record
 
 from app.pipeline.context import PipelineContext
@@ -21,6 +22,7 @@ from app.pipeline.runs import RunTracker
 from app.pipeline.steps import StepResult, evaluate_records, sync_pages, write_back
 
 Progress = Callable[[dict[str, Any]], None]
+INLINE_ATTEMPTS = 5          # tries of a write-back batch in an in-process run (workers use their retry policy)
 
 
 @dataclass
@@ -94,7 +96,29 @@ def _decide_and_write(ctx: PipelineContext, crm: str, object_name: str, records:
 
 def _write_all(ctx: PipelineContext, crm: str, object_name: str, ids: list[str], summary: RunSummary) -> None:
     for start in range(0, len(ids), WRITEBACK_JOB_SIZE):
-        _merge(summary, write_back(ctx, crm, object_name, ids[start:start + WRITEBACK_JOB_SIZE]))
+        batch = ids[start:start + WRITEBACK_JOB_SIZE]
+        _merge(summary, _with_retries(lambda result: write_back(ctx, crm, object_name, batch, result=result),
+                                      summary))
+
+
+def _with_retries(step: Callable[[StepResult], StepResult], summary: RunSummary,
+                  attempts: int = INLINE_ATTEMPTS) -> StepResult:
+    """Run a step, waiting out rate limits and transient errors as the workers would.
+
+    A retried write-back only handles the decisions still planned, so nothing is written twice.
+    """
+    result = StepResult()
+    for attempt in range(1, attempts + 1):
+        try:
+            return step(result)
+        except RetriableError as exc:
+            if attempt == attempts:
+                summary.notes.append(f"gave up after {attempts} attempts: {exc}")
+                return result
+            wait = exc.retry_after if isinstance(exc, RateLimited) and exc.retry_after else 2.0 ** attempt
+            summary.counts["retried"] += 1
+            time.sleep(min(wait, 60.0))
+    return result
 
 
 def _merge(summary: RunSummary, result: StepResult) -> None:
