@@ -216,6 +216,8 @@ class KindCodegen:
             self.emit(f"{keyword} {stage_var} == {_literal(stage)}:")
             keyword = "elif"
             block_done = set(done)
+            for field in self.advice_fields():
+                self.need(field, 2, block_done)
             for rule in candidates:
                 for field in fields_of(rule.when):
                     self.need(field, 2, block_done)
@@ -263,7 +265,8 @@ class KindCodegen:
                 self.emit(f"if not {self.condition(criterion.when)}: m.append({_literal(criterion.id)})", indent)
             self.emit(f"reason = {reason} + ': missing ' + ', '.join(m) if m else {reason}", indent)
             reason, missing = "reason", "tuple(m)"
-        entries = self.field_entries(kind, to, probability, stage, changed, reason, known is None)
+        advice = self.advice(final if known is not None else None, kind, changed, indent)
+        entries = self.field_entries(kind, to, probability, stage, changed, reason, known is None, advice)
         fields = "{" + ", ".join(f"{_literal(name)}: {value}" for name, value in entries) + "}"
         if known is None:
             self.emit(f"fields = {fields}", indent)
@@ -280,8 +283,36 @@ class KindCodegen:
         self.emit(f"append(_Decision(rid, {_literal(kind)}, {stage}, {to}, {rule_id}, _version, {reason}, score, "
                   f"cs, gs, {probability}, {fields}, {missing}))", indent)
 
+    def advice_rules(self) -> list[StageRule]:
+        if self.rules.violation_field is None:
+            return []
+        return [r for r in self.rules.rules if r.action.kind == "gate_advice" and r.action.gate_stage]
+
+    def advice_fields(self) -> list[str]:
+        """Fields the advise gates' criteria read (a move may land in a stage such a gate guards)."""
+        return list(dict.fromkeys(field for rule in self.advice_rules()
+                                  for criterion in self.rules.gate(rule.action.gate_stage or "").criteria
+                                  for field in fields_of(criterion.when)))
+
+    def advice(self, final: str | None, kind: str, changed: bool | None, indent: int) -> str:
+        """Emit the advice recorded when a move lands in ``final`` (mirrors DecisionBuilder._advice_at);
+        returns the expression holding it."""
+        if final is None or not changed or kind == "gate_advice":
+            return "None"
+        guarding = [r for r in self.advice_rules() if final in self.rules.gate(r.action.gate_stage or "").guards]
+        if not guarding:
+            return "None"
+        self.emit("adv = None", indent)
+        for rule in guarding:
+            self.emit("if adv is None:", indent)
+            self.emit("am = []", indent + 1)
+            for criterion in self.rules.gate(rule.action.gate_stage or "").criteria:
+                self.emit(f"if not {self.condition(criterion.when)}: am.append({_literal(criterion.id)})", indent + 1)
+            self.emit(f"if am: adv = {_literal(rule.action.reason)} + ': missing ' + ', '.join(am)", indent + 1)
+        return "adv"
+
     def field_entries(self, kind: str, to: str, probability: str, stage: str, changed: bool | None,
-                      reason: str, dynamic: bool) -> list[tuple[str, str]]:
+                      reason: str, dynamic: bool, advice: str = "None") -> list[tuple[str, str]]:
         """(field, expression) pairs of the fields to set, in DecisionBuilder's order.
 
         With ``dynamic`` the stage, probability and stage-changed entries are left to runtime checks.
@@ -295,7 +326,7 @@ class KindCodegen:
         if rules.probability_field is not None and not dynamic and probability != "None":
             entries.append((rules.probability_field, probability))
         if rules.violation_field is not None:
-            entries.append((rules.violation_field, reason if kind == "gate_advice" else "None"))
+            entries.append((rules.violation_field, reason if kind == "gate_advice" else advice))
         if rules.stage_changed_field is not None and changed:
             entries.append((rules.stage_changed_field, "today"))
         if kind == "recycle":

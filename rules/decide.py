@@ -23,6 +23,7 @@ class DecisionBuilder:
         self.read_only = frozenset(s.name for s in rules.stages if s.read_only)
         self.probability: dict[str | None, float | None] = {s.name: s.probability for s in rules.stages}
         self.score_field = rules.scoring.field if rules.scoring else None
+        self.advice_rules = tuple(r for r in rules.rules if r.action.kind == "gate_advice")
 
     def is_read_only(self, record: Mapping[str, Any]) -> bool:
         stage_field = self.rules.stage_field
@@ -65,7 +66,11 @@ class DecisionBuilder:
         if rules.probability_field is not None and probability is not None:
             fields[rules.probability_field] = probability
         if rules.violation_field is not None:
-            fields[rules.violation_field] = reason if kind == "gate_advice" else None
+            if kind == "gate_advice":
+                fields[rules.violation_field] = reason
+            else:   # a move lands in a stage an advise gate guards: record its advice now, not next sync
+                fields[rules.violation_field] = (self._advice_at(to_stage, record)
+                                                 if to_stage != from_stage else None)
         if to_stage != from_stage and rules.stage_changed_field is not None:
             fields[rules.stage_changed_field] = date_from_days(now_days)
         if kind == "recycle":
@@ -82,6 +87,17 @@ class DecisionBuilder:
             fields[count_field] = (record.get(count_field) or 0) + 1
         if self.rules.recycle_reason_field is not None:
             fields[self.rules.recycle_reason_field] = reason
+
+    def _advice_at(self, stage: str | None, record: Mapping[str, Any]) -> str | None:
+        """The advice of the first advise gate (by order) that guards ``stage`` and is not met."""
+        for rule in self.advice_rules:
+            gate_stage = rule.action.gate_stage
+            if gate_stage is None or stage not in self.rules.gate(gate_stage).guards:
+                continue
+            missing = self._missing_criteria(gate_stage, record)
+            if missing:
+                return f"{rule.action.reason}: missing {', '.join(missing)}"
+        return None
 
     def _missing_criteria(self, gate_stage: str, record: Mapping[str, Any]) -> tuple[str, ...]:
         return tuple(c.id for c in self.rules.gate(gate_stage).criteria if not holds(c.when, record))
