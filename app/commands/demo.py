@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
@@ -28,9 +27,9 @@ def demo(records: int, seed: int, workers: int, directory: Path) -> None:
     from app.demo.report import api_table, counts_table, held_back_table, transitions_table
     from app.pipeline.context import PipelineContext
     from app.pipeline.runner import run_queued, targets_for
-    from app.commands._common import run_progress
+    from app.commands._common import run_progress, wide_console
 
-    console = Console()
+    console = wide_console()
     started = time.monotonic()
     console.print(Panel.fit(f"Baton demo: The Model on Salesforce and HubSpot sandboxes\n"
                             f"{records} leads per CRM, seed {seed}, {workers} RQ workers"))

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import click
-from rich.console import Console
 
-from app.commands._common import connect_or_exit, load_or_exit, run_progress
+from app.commands._common import connect_or_exit, load_or_exit, run_progress, wide_console
 from app.demo.report import api_table, counts_table, rules_table
 from connectors.errors import CrmError
 
@@ -30,7 +29,7 @@ def sync(config_path: str | None, crm: str | None, object_name: str | None, full
         targets = targets_for(ctx, crm, object_name)
     except KeyError as exc:
         raise click.UsageError(str(exc.args[0])) from None
-    console = Console()
+    console = wide_console()
     try:
         with run_progress("dry run" if dry_run else "sync") as progress:
             summary = (run_queued(ctx, targets, full=full, progress=progress) if queued

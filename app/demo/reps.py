@@ -6,6 +6,7 @@ wrote: Baton must hold it back, not clobber it.
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,14 +43,15 @@ def _in_stage(store: Store, crm: str, object_name: str, field: str, value: str, 
 def plan_edits(store: Store, first_run_id: str) -> list[RepEdit]:
     """The reps' edits, chosen from what Baton did in the first sync."""
     edits: list[RepEdit] = []
+    today = dt.date.today().isoformat()
     for lead in _written_to(store, first_run_id, "salesforce", "Lead", "qualified", 2):
         edits.append(RepEdit("salesforce", "Lead", lead, {"Status": "Nurturing"},
                              "moved back to Nurturing by hand after Baton qualified it: must be held back"))
     for lead in _in_stage(store, "salesforce", "Lead", "Status", "Nurturing", 40)[-3:]:
-        edits.append(RepEdit("salesforce", "Lead", lead, {"Catalogue_Requested__c": True},
+        edits.append(RepEdit("salesforce", "Lead", lead, {"Catalogue_Requested__c": True, "Last_Activity_Date__c": today},
                              "requested a catalogue: qualifies at once"))
     for contact in _in_stage(store, "hubspot", "contacts", "hs_lead_status", "IN_PROGRESS", 40)[-3:]:
-        edits.append(RepEdit("hubspot", "contacts", contact, {"inquiry_submitted": "true"},
+        edits.append(RepEdit("hubspot", "contacts", contact, {"inquiry_submitted": "true", "last_activity_date": today},
                              "sent an inquiry: qualifies at once"))
     for deal in _in_stage(store, "hubspot", "deals", "dealstage", "qualifiedtobuy", 40)[-2:]:
         edits.append(RepEdit("hubspot", "deals", deal, {"dealstage": "decisionmakerboughtin"},

@@ -113,8 +113,11 @@ def evaluate_records(ctx: PipelineContext, crm: str, object_name: str, records: 
     result = StepResult()
     store, planner = ctx.store, ctx.planner(crm, object_name)
     kind = planner.kind
-    if not records or kind not in ctx.ruleset.kinds or not (planner.rules.rules or planner.rules.scoring):
-        return result                      # nothing in the rules decides about this kind
+    if not records:
+        return result
+    if kind not in ctx.ruleset.kinds or not (planner.rules.rules or planner.rules.scoring):
+        result.counts["not_decided"] += len(records)     # nothing in the rules decides about this kind
+        return result
     now = ctx.now()
     decisions = ctx.engine.evaluate(kind, engine_inputs(ctx.ruleset, kind, records), now.date())
     written = store.last_written_values(crm, object_name, [r.id for r in records])
