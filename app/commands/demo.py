@@ -57,6 +57,9 @@ def demo(records: int, seed: int, workers: int, directory: Path) -> None:
         console.print(api_table("API calls, full sync (used next to the minimum)", first))
         console.print(api_table("API calls, incremental sync", second))
         unfinished = [s for s in (first, second) if not s.finished]
+        failures = [note for s in (first, second) for note in s.notes]
+        for note in failures:
+            console.print(f"[red]failed:[/] {note} (see `baton status` and {directory / 'workers.log'})")
         console.print(f"\nElapsed: {time.monotonic() - started:.1f} s. Audit trail in {directory / 'baton.db'}; "
                       f"worker log in {directory / 'workers.log'}.")
         ctx.close()
@@ -64,6 +67,8 @@ def demo(records: int, seed: int, workers: int, directory: Path) -> None:
         env.stop()
     if unfinished:
         raise SystemExit("a run did not finish; see the worker log")
+    if failures:
+        raise SystemExit(f"{len(failures)} job(s) failed; see the worker log")
 
 
 def _edits_table(edits: list) -> Table:

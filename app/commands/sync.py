@@ -46,5 +46,7 @@ def sync(config_path: str | None, crm: str | None, object_name: str | None, full
     for note in summary.notes:
         console.print(f"[yellow]note:[/] {note}")
     ctx.close()
+    if queued and summary.notes:
+        raise SystemExit(f"{len(summary.notes)} job(s) failed; see `baton status`")
     if not summary.finished:
         raise SystemExit("the run did not finish in time; see `baton status`")

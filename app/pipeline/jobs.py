@@ -61,9 +61,9 @@ def _counted(func: F) -> F:
         tracker = RunTracker(context().redis, run_id)
         try:
             result = func(crm, object_name, payload, run_id, *args, **kwargs)
-        except BaseException:
+        except BaseException as error:
             tracker.job_finished()
-            tracker.note(f"{func.__name__} {crm} {object_name} failed")
+            tracker.note(f"{func.__name__} {crm} {object_name} failed: {type(error).__name__}: {error}")
             raise
         if not isinstance(result, Retry):
             tracker.job_finished()
