@@ -25,9 +25,15 @@ class RepEdit:
 
 
 def _written_to(store: Store, run_id: str, crm: str, object_name: str, to_stage: str, limit: int) -> list[str]:
-    """Ids of records the run moved to ``to_stage`` (and wrote)."""
-    return [d.record_id for d in store.run_decisions(run_id, status=DecisionStatus.WRITTEN)
-            if d.crm == crm and d.object == object_name and d.to_stage == to_stage][:limit]
+    """Ids of never-recycled records the run moved to ``to_stage`` (and wrote the stage).
+
+    Never recycled, so the rules still want them there after a rep's change (a recycled lead
+    would be on its re-qualification cool-off, and there would be nothing to hold back).
+    """
+    ids = [d.record_id for d in store.run_decisions(run_id, status=DecisionStatus.WRITTEN)
+           if d.crm == crm and d.object == object_name and d.to_stage == to_stage and d.from_stage != to_stage]
+    snapshots = store.get_snapshots(crm, object_name, ids)
+    return [i for i in ids if i in snapshots and not snapshots[i].fields.get("recycle_count")][:limit]
 
 
 def _in_stage(store: Store, crm: str, object_name: str, field: str, value: str, limit: int) -> list[str]:

@@ -55,6 +55,8 @@ def sync_pages(ctx: PipelineContext, crm: str, object_name: str, *, full: bool =
     kind = "search" if crm == "hubspot" else "api"      # HubSpot limits CRM search separately (4-5/s)
     limiter.wait_and_acquire(1, kind, max_wait_s=5.0)
     for page in connector.read_changed(object_name, since, lookback=section.schedule.lookback):
+        if not page:                      # an empty incremental read: nothing to store, no new watermark
+            continue
         result.counts["read"] += len(page)
         _observe_limits(ctx, crm)
         if persist:
