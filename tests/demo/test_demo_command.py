@@ -10,6 +10,7 @@ from pathlib import Path
 
 def test_demo_runs_the_loop_end_to_end(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "BATON_CONFIG")}
+    env["COLUMNS"] = "240"          # tables unwrapped, so sentences can be matched whole
     result = subprocess.run(
         [sys.executable, "-m", "app.cli", "demo", "--records", "150", "--directory", str(tmp_path / "demo")],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
