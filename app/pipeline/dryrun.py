@@ -19,22 +19,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
-
-from app.store import Snapshot, Store
-from connectors.records import Record
-from rules.engine import Decision, Engine
-from rules.ir import Ruleset
-from rules.mapping import stage_rank
-from rules.pyengine import PythonEngine
 
 from app.pipeline.context import PipelineContext
 from app.pipeline.planner import Hold as PlannerHold
 from app.pipeline.planner import PlanInput, Planner, WritePlan
 from app.pipeline.translate import engine_inputs, stage_fields_to_read
 from app.pipeline.values import jsonable
+from app.store import LastWrite, Snapshot, Store
+from connectors.mapping import ObjectMapping
+from connectors.records import Record
+from rules.engine import Decision, Engine
+from rules.ir import Ruleset
+from rules.mapping import stage_rank
+from rules.pyengine import PythonEngine
 
 JsonDict = dict[str, Any]
 DEFAULT_DIFF_LIMIT = 1000
@@ -89,7 +89,7 @@ def dry_run(ctx: PipelineContext, ruleset: Ruleset, *, filename: str = "<rules>"
             planner = Planner(ruleset, kind, crm, mapping.fields, writable=mapping.writable(),
                               hold_period=ctx.config.hold_period)
             for page in _pages(ctx.store, crm, object_name):
-                _evaluate_page(ctx.store, engine, planner, page, now, report)
+                _evaluate_page(ctx.store, engine, planner, mapping, page, now, report)
     return report.to_json()
 
 
@@ -97,17 +97,17 @@ def _pages(store: Store, crm: str, object_name: str) -> Iterator[list[Snapshot]]
     yield from store.iter_snapshots(crm=crm, object=object_name, batch_size=500)
 
 
-def _evaluate_page(store: Store, engine: Engine, planner: Planner, page: list[Snapshot],
-                   now: dt.datetime, report: DryRunReport) -> None:
-    records = [s.to_record() for s in page]
-    report.counts["records"] += len(records)
+def _evaluate_page(store: Store, engine: Engine, planner: Planner, mapping: ObjectMapping,
+                   page: list[Snapshot], now: dt.datetime, report: DryRunReport) -> None:
+    report.counts["records"] += len(page)
     rules = planner.rules
     if not (rules.rules or rules.scoring):
         return
-    crm, object_name = planner.crm, records[0].object
-    decisions = engine.evaluate(planner.kind, engine_inputs(planner.ruleset, planner.kind, records), now.date())
-    ids = [r.id for r in records]
+    crm, object_name = planner.crm, page[0].object
+    ids = [s.id for s in page]
     written = store.last_written_values(crm, object_name, ids)
+    records = [with_baton_writes(s, written.get(s.id, {}), mapping) for s in page]
+    decisions = engine.evaluate(planner.kind, engine_inputs(planner.ruleset, planner.kind, records), now.date())
     holds = store.active_holds(crm, object_name, ids, at=now)
     for record, decision in zip(records, decisions, strict=True):
         report.counts["evaluated"] += 1
@@ -119,6 +119,24 @@ def _evaluate_page(store: Store, engine: Engine, planner: Planner, page: list[Sn
             report.counts["held_back"] += 1
         if plan.has_changes:
             _add(report, planner, record, decision, plan)
+
+
+def with_baton_writes(snapshot: Snapshot, written: Mapping[str, LastWrite], mapping: ObjectMapping) -> Record:
+    """The snapshot as the CRM has it now: with the values Baton wrote after it was stored.
+
+    Why: a sync stores a snapshot, then writes; the stored raw values are from before the write
+    until the next read. Planning against them would mistake Baton's own writes for a person's
+    edits (and hold them back) and re-decide moves already made.
+    """
+    record = snapshot.to_record()
+    newer = {f: w.value for f, w in written.items() if w.written_at > snapshot.last_seen}
+    if not newer:
+        return record
+    raw = {**record.raw, **newer}
+    canonical = mapping.to_canonical(raw)
+    fields = dict(record.fields)
+    fields.update({name: canonical[name] for name, crm_field in mapping.fields.items() if crm_field in newer})
+    return replace(record, raw=raw, fields=fields)
 
 
 def _add(report: DryRunReport, planner: Planner, record: Record, decision: Decision, plan: WritePlan) -> None:
@@ -140,7 +158,7 @@ def _add(report: DryRunReport, planner: Planner, record: Record, decision: Decis
     report.counts["stage_moves"] += 1
     cell = report.cells.setdefault((planner.kind, before, after), _Cell())
     cell.count += 1
-    cell.amount += entry["amount"] or 0.0
+    cell.amount += _amount(record) or 0.0
     summary = {k: entry[k] for k in ("crm", "object", "record_id", "kind", "from", "to", "rule", "reason")}
     if decision.kind == "recycle":
         report.recycled.append(summary)
