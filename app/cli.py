@@ -14,6 +14,7 @@ import click
 _COMMANDS: tuple[tuple[str, str], ...] = (
     ("app.commands.sandbox", "sandbox"),
     ("app.commands.rules", "rules"),
+    ("app.commands.rules_plan", "rules"),      # adds `plan` to the rules group
     ("app.commands.config", "config"),
     ("app.commands.sync", "sync"),
     ("app.commands.status", "status"),

@@ -21,7 +21,9 @@ from rich.table import Table
 @click.option("--workers", type=click.IntRange(min=1, max=8), default=2, show_default=True)
 @click.option("--directory", type=click.Path(path_type=Path), default=Path(".baton/demo"), show_default=True,
               help="Where the demo keeps its database, configuration and logs (recreated each run).")
-def demo(records: int, seed: int, workers: int, directory: Path) -> None:
+@click.option("--webhooks/--no-webhooks", default=True, show_default=True,
+              help="End with webhook-driven changes: Baton's service receives the sandboxes' webhooks live.")
+def demo(records: int, seed: int, workers: int, directory: Path, webhooks: bool) -> None:
     """Run The Model on both CRM sandboxes through real workers, and show the result."""
     from app.demo import environment, reps
     from app.demo.report import api_table, counts_table, held_back_table, transitions_table
@@ -54,10 +56,16 @@ def demo(records: int, seed: int, workers: int, directory: Path) -> None:
         console.print(transitions_table("Stage transitions decided by the incremental sync",
                                         ctx.store.run_decisions(second.run_id)))
         console.print(held_back_table(ctx.store, second.run_id))
+        failures = [note for s in (first, second) for note in s.notes]
         console.print(api_table("API calls, full sync (used next to the minimum)", first))
         console.print(api_table("API calls, incremental sync", second))
+        if webhooks:
+            from app.demo.webhooks_phase import run_webhook_phase
+            console.print(Panel.fit("3. Webhooks: reps edit records; the CRMs call Baton; Baton writes back"))
+            live = run_webhook_phase(env, ctx, console)
+            if live["written"] < live["edits"]:
+                failures.append(f"{live['edits'] - live['written']} webhook-driven change(s) not written in time")
         unfinished = [s for s in (first, second) if not s.finished]
-        failures = [note for s in (first, second) for note in s.notes]
         for note in failures:
             console.print(f"[red]failed:[/] {note} (see `baton status` and {directory / 'workers.log'})")
         console.print(f"\nElapsed: {time.monotonic() - started:.1f} s. Audit trail in {directory / 'baton.db'}; "

@@ -36,7 +36,7 @@ def up(salesforce_port: int, hubspot_port: int, seed: int, records: int, host: s
     try:
         running = start_sandboxes(seed=seed, records=records, salesforce_port=salesforce_port,
                                   hubspot_port=hubspot_port, host=host, state_dir=state_dir,
-                                  hubspot_tls=hubspot_tls)
+                                  hubspot_tls=hubspot_tls, webhooks=True)
     except OSError as exc:
         raise click.ClickException(f"cannot start the sandboxes: {exc.strerror or exc} "
                                    "(is the port already in use? pass --salesforce-port/--hubspot-port 0)")

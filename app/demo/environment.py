@@ -66,7 +66,7 @@ def start(directory: Path, *, records: int, seed: int, workers: int) -> DemoEnvi
     """Fresh sandboxes, database and queues, and ``workers`` worker processes."""
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
-    sandboxes = start_sandboxes(seed=seed, records=records, state_dir=directory / "sandbox")
+    sandboxes = start_sandboxes(seed=seed, records=records, state_dir=directory / "sandbox", webhooks=True)
     config_path, secrets = write_config(directory, sandboxes.info, f"sqlite:///{directory / 'baton.db'}")
     os.environ.update(secrets)
     os.environ["BATON_CONFIG"] = str(config_path)

@@ -23,7 +23,7 @@ import requests
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from app.config_schema import BatonConfig
 
@@ -37,6 +37,13 @@ HUBSPOT_SUBSCRIPTIONS = [
      for name in ("dealstage", "amount", "solution_fit", "budget_confirmed", "authority_confirmed",
                   "need_confirmed", "timeline_confirmed", "close_plan_complete", "approval_process_started",
                   "champion_agreed", "differentiation_established", "closed_lost_reason")]
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access-log line per webhook: the demo's table shows each delivery."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
 
 
 @dataclass
@@ -62,7 +69,7 @@ class LiveService:
         app = create_app(config={"BATON_ADMIN_TOKEN": token, "BATON_HUBSPOT_CLIENT_SECRET": hubspot_secret,
                                  "BATON_SALESFORCE_ORGANIZATION_ID": organization_id},
                          services=build_services(config, redis_client=connection), redis=connection)
-        server = make_server("127.0.0.1", 0, app, threaded=True)
+        server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
         service = cls(f"http://127.0.0.1:{server.server_port}", token, hubspot_secret, organization_id,
                       _server=server)
         app.before_request(service._note_webhook)
@@ -195,7 +202,7 @@ def attach_senders(sandboxes: Any) -> Any:
     from connectors.sandbox.salesforce.outbound import OutboundMessages
     from connectors.sandbox.webhooks import HubSpotWebhooks, WebhookAdmin, WebhookSenders
 
-    senders = getattr(sandboxes, "webhook_senders", None)
+    senders = getattr(sandboxes, "senders", None) or getattr(sandboxes, "webhook_senders", None)
     if senders is None:
         hooks, outbound = HubSpotWebhooks(sandboxes.hubspot), OutboundMessages(sandboxes.salesforce)
         senders = WebhookSenders(hooks, outbound)

@@ -409,28 +409,9 @@ class WebhookSenders:
 
 def start_sandboxes_with_webhooks(*, seed: int = 42, records: int = 1000, host: str = "127.0.0.1",
                                   state_dir: Any = None, now: Any = None) -> tuple[Any, WebhookSenders]:
-    """Like :func:`connectors.sandbox.runner.start_sandboxes`, with the webhook admin endpoints
-    (``/_sandbox/webhooks`` on HubSpot, ``/_sandbox/outbound`` on Salesforce) and senders."""
-    import tempfile
-    from pathlib import Path
+    """:func:`connectors.sandbox.runner.start_sandboxes` with the webhook admin endpoints
+    (``/_sandbox/webhooks`` on HubSpot, ``/_sandbox/outbound`` on Salesforce), and their senders."""
+    from connectors.sandbox.runner import start_sandboxes
 
-    from connectors.sandbox.hubspot import HubSpotSandbox
-    from connectors.sandbox.runner import RunningSandboxes
-    from connectors.sandbox.salesforce import SalesforceSandbox
-    from connectors.sandbox.seed import generate
-    from connectors.sandbox.server import RunningServer, generate_self_signed_cert
-
-    data = generate(seed=seed, leads=records, now=now)
-    state = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="baton-sandbox-"))
-    tls = generate_self_signed_cert(state / "tls")
-    salesforce, hubspot = SalesforceSandbox(data), HubSpotSandbox(data)
-    running = RunningSandboxes(salesforce=salesforce, hubspot=hubspot, data=data)
-    sf_app, outbound = salesforce_with_outbound(salesforce)
-    hs_app, hooks = hubspot_with_webhooks(hubspot)
-    sf_server = RunningServer(sf_app, host, 0, tls=tls).start()
-    hs_server = RunningServer(hs_app, host, 0).start()
-    running.servers += [sf_server, hs_server]
-    outbound.base_url = sf_server.url
-    running.info = {"salesforce": salesforce.client_info(sf_server.url, str(tls.cert)),
-                    "hubspot": hubspot.client_info(hs_server.url, None)}
-    return running, WebhookSenders(hooks, outbound)
+    running = start_sandboxes(seed=seed, records=records, host=host, state_dir=state_dir, now=now, webhooks=True)
+    return running, running.senders

@@ -73,8 +73,8 @@ class OutboundMessages:
         self._ids = itertools.count(1)
         self._poll_s = poll_s
         self._stop = threading.Event()
+        # Started on the first configure(): an org nobody subscribed to costs no polling.
         self._thread = threading.Thread(target=self._watch, name="salesforce-outbound-watch", daemon=True)
-        self._thread.start()
 
     # -- admin ------------------------------------------------------------------------------------
     def configure(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -97,6 +97,8 @@ class OutboundMessages:
         with self.sandbox.store.lock:
             # Start from the current state: only changes made from now on are notified.
             self._seen = {name: self._stamps(name) for name in names}
+            if not self._thread.is_alive() and not self._stop.is_set():
+                self._thread.start()
             self.settings = OutboundSettings(target, tuple(names), org, fields, int(body.get("batch_ms", 50)),
                                              policy)
         return self.describe()
@@ -192,7 +194,8 @@ class OutboundMessages:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=2)
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
         self.deliverer.stop()
 
 
