@@ -10,9 +10,11 @@ Choices that matter for correctness and for Baton's accounting:
   ``connectors.hubspot_errors.map_error``.
 - **A timeout on every call** (``_request_timeout=(connect, read)``): the SDK sets none.
 - **Reads** use search on the modified-date property (``lastmodifieddate`` on contacts,
-  ``hs_lastmodifieddate`` on companies and deals), windowed past the 10,000 cap
-  (``connectors.hubspot_search``). A backfill uses the same windows (200 records per call) or, with
-  ``full_read="list"``, list pages (100 per call, not subject to the search rate limit).
+  ``hs_lastmodifieddate`` on companies and deals), paged by keyset with a fresh query per page and an
+  upper bound fixed when the read starts (``connectors.hubspot_search``): records edited during a read
+  are never skipped, and the 10,000-result cap never applies. A backfill uses the same pages (200
+  records per call) or, with ``full_read="list"``, list pages (100 per call, not subject to the
+  search rate limit).
 - **Writes** go through batch update (100 per call); a 207 becomes per-record outcomes. A backward
   ``lifecyclestage`` move is two ordered calls: first ``""`` for those records, then the values.
 """
@@ -61,6 +63,10 @@ class _Pacer:
 
 
 class HubSpotConnector:
+    #: Properties this connector empties before setting them (the forward-only lifecycle stage). If a
+    #: write stops between the two calls (a 429), the property is left empty by Baton, not by a person.
+    cleared_before_set: frozenset[str] = frozenset({"lifecyclestage"})
+
     """Reads and writes one portal's contacts, companies and deals (see the module docstring)."""
 
     crm = Crm.HUBSPOT
@@ -97,7 +103,7 @@ class HubSpotConnector:
         search = WindowedSearch(lambda body: self._search(object, body), modified,
                                 lambda r: int(parse_datetime(r.properties[modified]).timestamp() * 1000),
                                 self._properties(mapping), self.settings.search_page_size)
-        for page in search.pages(lower, after_id):
+        for page in search.pages(lower, after_id, _read_upper_bound(lower)):
             yield [self._record(object, mapping, item) for item in page]
 
     def fetch(self, object: str, ids: Sequence[str]) -> list[Record]:
@@ -262,6 +268,18 @@ class HubSpotConnector:
             response = self._call(operation, len(chunk), BATCH_SIZE, batch.update_with_http_info, body)
             outcomes.update(outcomes_from_batch(chunk, response))
         return outcomes
+
+
+def _read_upper_bound(lower_ms: int | None) -> int | None:
+    """The last millisecond a read that starts now covers: records modified during it wait for the next read.
+
+    One millisecond before now, so that nothing can still be stamped inside the range once the read has
+    started. When the read's lower bound is already past the local clock (the portal's clock is ahead, or
+    records were stamped in the future) the clock cannot bound the read: it runs unbounded, which can
+    re-read a record edited during it but never skips one.
+    """
+    upper = int(time.time() * 1000) - 1
+    return None if lower_ms is not None and lower_ms > upper else upper
 
 
 def _result_count(response: Any) -> int:

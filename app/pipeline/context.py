@@ -23,7 +23,7 @@ from connectors.mapping import ObjectMapping
 from connectors.records import RecordKind
 from rules.engine import Engine
 from rules.ir import Ruleset
-from rules.load import load_ruleset, the_model
+from rules.load import load_ruleset, load_ruleset_text, the_model
 
 from app.pipeline.planner import Planner
 from app.pipeline.translate import stage_fields_to_read
@@ -49,13 +49,24 @@ class PipelineContext:
     config: BatonConfig
     redis: redis.Redis
     engine_name: str = field(default_factory=lambda: os.environ.get(ENGINE_ENV, "durable"))
+    migrated: bool = False              # the schema was checked already (by the worker parent)
     _connectors: dict[str, Connector] = field(default_factory=dict)
 
     # -- rules ------------------------------------------------------------------------------------
     @cached_property
     def ruleset(self) -> Ruleset:
+        """The rules this context runs: the store's active version when one was activated (through
+        the admin API), else the configured ``rules.file``, else the bundled The Model playbook."""
+        active = self.store.active_rules_version()
+        if active is not None:
+            return load_ruleset_text(active.content, name=active.name or f"rules version {active.version}")
         path = self.config.rules.file
         return load_ruleset(Path(path)) if path else the_model()
+
+    def rules_source(self) -> str | None:
+        """The active rules version in the store (None: the configured file or The Model)."""
+        active = self.store.active_rules_version()
+        return active.version if active is not None else None
 
     @cached_property
     def engine(self) -> Engine:
@@ -69,7 +80,8 @@ class PipelineContext:
     @cached_property
     def store(self) -> Store:
         store = Store(self.config.database_url.get_secret_value())
-        store.migrate()
+        if not self.migrated:
+            store.migrate()
         return store
 
     # -- CRMs -------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ file named by ``BATON_CONFIG`` (secrets from the environment), and reuses it for
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -27,6 +28,7 @@ from app.pipeline.context import PipelineContext
 from app.pipeline.runs import RunTracker
 from app.pipeline.steps import StepResult, evaluate, sync_pages, write_back
 
+log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 EVALUATE_CHUNK = 2000       # records per evaluation job: ten full Salesforce write batches, twenty HubSpot ones
 # Decisions per write-back job; the connector splits them into calls of its CRM's maximum (200/100),
@@ -35,13 +37,35 @@ WRITEBACK_JOB_SIZE = 1000
 _CONTEXT: tuple[int, PipelineContext] | None = None
 
 
+# What the worker parent prepared for its forked jobs (see warm_up): configuration, the compiled
+# rules and which stored rules version they came from. Pure data: safe to share across fork().
+_WARM: dict[str, Any] = {}
+
+
+def warm_up() -> None:
+    """Prepare, once in the worker parent, what every forked job would otherwise redo: load the
+    configuration, check the schema, compile the active rules. Connections, SDK clients and the
+    durable-rules host are made in each job process, since they do not survive a fork."""
+    try:
+        config = load_config()
+    except Exception as exc:  # noqa: BLE001 - no configuration (e.g. a bare worker): jobs load it themselves
+        log.info("no pipeline warm-up: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return
+    ctx = PipelineContext(config, redis_connection(config.redis_url.get_secret_value() if config.redis_url else None))
+    _WARM.update(config=config, rules_version=ctx.rules_source(), ruleset=ctx.ruleset)
+    ctx.store.close()           # its pooled connections must not be shared with the forks
+
+
 def context() -> PipelineContext:
-    """This process's pipeline context (rebuilt after a fork)."""
+    """This process's pipeline context (rebuilt after a fork, from what the parent warmed up)."""
     global _CONTEXT
     if _CONTEXT is None or _CONTEXT[0] != os.getpid():
-        config = load_config()
+        config = _WARM.get("config") or load_config()
         connection = redis_connection(config.redis_url.get_secret_value() if config.redis_url else None)
-        _CONTEXT = (os.getpid(), PipelineContext(config, connection))
+        ctx = PipelineContext(config, connection, migrated="config" in _WARM)
+        if "ruleset" in _WARM and ctx.rules_source() == _WARM["rules_version"]:
+            ctx.__dict__["ruleset"] = _WARM["ruleset"]      # unchanged since warm-up: skip compiling
+        _CONTEXT = (os.getpid(), ctx)
     return _CONTEXT[1]
 
 

@@ -63,27 +63,40 @@ def run_inline(ctx: PipelineContext, targets: Sequence[tuple[str, str]], *, full
     started, run_id = time.monotonic(), new_id()
     summary = RunSummary(run_id, list(targets))
     tracker = RunTracker(ctx.redis, run_id)
+    mode = SyncMode.DRY_RUN if dry_run else (SyncMode.FULL if full else SyncMode.INCREMENTAL)
     for crm, object_name in targets:
-        mode = SyncMode.DRY_RUN if dry_run else (SyncMode.FULL if full else SyncMode.INCREMENTAL)
-        ctx.store.start_run(crm, object_name, mode, run_id=f"{run_id}:{crm}:{object_name}")
+        stored_run = ctx.store.start_run(crm, object_name, mode).run_id      # one stored run per object
         read = StepResult()
-        chunk: list[Record] = []
-        for page in sync_pages(ctx, crm, object_name, full=full, persist=not dry_run, result=read):
-            chunk += page
-            if len(chunk) >= EVALUATE_CHUNK:
-                _decide_and_write(ctx, crm, object_name, chunk, run_id, dry_run, summary)
-                chunk = []
-            _emit(progress, crm, object_name, read, summary)
-        _decide_and_write(ctx, crm, object_name, chunk, run_id, dry_run, summary)
-        _merge(summary, read)
-        _emit(progress, crm, object_name, read, summary)
-        ledger = ctx.connector(crm).ledger
-        tracker.add_ledger(crm, object_name, ledger.snapshot())
-        ledger.reset()
-        ctx.store.finish_run(f"{run_id}:{crm}:{object_name}", RunStatus.SUCCEEDED, counts=dict(read.counts))
+        try:
+            _run_target(ctx, crm, object_name, run_id, full, dry_run, read, summary, progress)
+        except Exception as exc:
+            ctx.store.finish_run(stored_run, RunStatus.FAILED, counts=dict(read.counts), error=str(exc))
+            raise
+        finally:
+            ledger = ctx.connector(crm).ledger
+            tracker.add_ledger(crm, object_name, ledger.snapshot())
+            ledger.reset()
+        ctx.store.finish_run(stored_run, RunStatus.SUCCEEDED, counts=dict(read.counts),
+                             api_calls={k: v for k, v in tracker.api_calls().items()
+                                        if k.startswith(f"{crm}:{object_name}:")})
     summary.api_calls = tracker.api_calls()
     summary.elapsed_s = time.monotonic() - started
     return summary
+
+
+def _run_target(ctx: PipelineContext, crm: str, object_name: str, run_id: str, full: bool, dry_run: bool,
+                read: StepResult, summary: RunSummary, progress: Progress | None) -> None:
+    """Read one object, deciding and writing in chunks as the pages come."""
+    chunk: list[Record] = []
+    for page in sync_pages(ctx, crm, object_name, full=full, persist=not dry_run, result=read):
+        chunk += page
+        if len(chunk) >= EVALUATE_CHUNK:
+            _decide_and_write(ctx, crm, object_name, chunk, run_id, dry_run, summary)
+            chunk = []
+        _emit(progress, crm, object_name, read, summary)
+    _decide_and_write(ctx, crm, object_name, chunk, run_id, dry_run, summary)
+    _merge(summary, read)
+    _emit(progress, crm, object_name, read, summary)
 
 
 def _decide_and_write(ctx: PipelineContext, crm: str, object_name: str, records: list[Record], run_id: str,

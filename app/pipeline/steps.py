@@ -28,7 +28,7 @@ from app.pipeline.context import PipelineContext
 from app.pipeline.planner import Hold as PlannerHold
 from app.pipeline.planner import PlanInput
 from app.pipeline.translate import engine_inputs
-from app.pipeline.values import jsonable, same_value
+from app.pipeline.values import comparable, jsonable, same_value
 
 
 @dataclass
@@ -198,7 +198,8 @@ def write_back(ctx: PipelineContext, crm: str, object_name: str, decision_ids: S
     if not pending:
         return result
     current = _verify(ctx, crm, object_name, [d.record_id for d in pending])
-    updates, events = _updates_after_verify(pending, current, result)
+    updates, events = _updates_after_verify(pending, current, result,
+                                            getattr(connector, "cleared_before_set", frozenset()))
     if updates:
         limiter = ctx.limiter(crm)
         batch = ctx.config.write_back.batch_size.salesforce if crm == "salesforce" else \
@@ -230,9 +231,14 @@ def _verify(ctx: PipelineContext, crm: str, object_name: str, ids: list[str]) ->
     return {r.id: r for r in ctx.connector(crm).fetch(object_name, ids)}
 
 
-def _updates_after_verify(pending: list[Any], current: dict[str, Record] | None,
-                          result: StepResult) -> tuple[list[tuple[Any, FieldUpdate]], list[DecisionEvent]]:
-    """The writes still due, and events for decisions that need none (done already, or conflicting)."""
+def _updates_after_verify(pending: list[Any], current: dict[str, Record] | None, result: StepResult,
+                          cleared_by_us: frozenset[str] = frozenset()
+                          ) -> tuple[list[tuple[Any, FieldUpdate]], list[DecisionEvent]]:
+    """The writes still due, and events for decisions that need none (done already, or conflicting).
+
+    ``cleared_by_us``: fields the connector empties before setting them; found empty, they are
+    Baton's own half-finished write (e.g. a 429 between HubSpot's clear and set), not a person's edit.
+    """
     updates: list[tuple[Any, FieldUpdate]] = []
     events: list[DecisionEvent] = []
     for decision in pending:
@@ -251,7 +257,8 @@ def _updates_after_verify(pending: list[Any], current: dict[str, Record] | None,
                 result.counts["written"] += 1
                 continue
             moved = [f for f in write if not same_value(fresh.raw.get(f), read.get(f))
-                     and not same_value(fresh.raw.get(f), write[f])]
+                     and not same_value(fresh.raw.get(f), write[f])
+                     and not (f in cleared_by_us and comparable(fresh.raw.get(f)) is None)]
             if moved:
                 events.append(DecisionEvent(
                     decision.decision_id, DecisionStatus.CONFLICT,

@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 SCHEDULE_PROVIDER_ENV = "BATON_SCHEDULE"
 PRELOAD_ENV = "BATON_WORKER_PRELOAD"
-DEFAULT_PRELOAD = "app.pipeline.jobs,connectors.salesforce,connectors.hubspot,rules.durable_engine,rules.pyengine"
+DEFAULT_PRELOAD = ("app.pipeline.jobs:warm_up,connectors.salesforce,connectors.hubspot,rules.durable_engine,"
+                   "rules.pyengine")
 """``module:function`` returning the :class:`ScheduleEntry` list (default: the one below)."""
 DEFAULT_SCHEDULE_PROVIDER = "app.schedules:schedule_entries"
 
@@ -114,15 +115,19 @@ def run_worker(connection: redis.Redis, options: WorkerOptions) -> int:
 
 
 def preload(modules: str) -> None:
-    """Import the job modules (and the SDKs they use) once in the worker parent.
+    """Import the job modules (and the SDKs they use) once in the worker parent; ``module:function``
+    entries are also called (``app.pipeline.jobs:warm_up`` prepares config, schema and rules).
 
     rq forks a new process per job; without this every job would import them again (about a
     second each). Only imports happen here: connections, sessions and engine hosts are made in the
     forked job process, since they do not survive a fork.
     """
     for name in filter(None, (part.strip() for part in modules.split(","))):
+        module_name, _, function = name.partition(":")
         try:
-            importlib.import_module(name)
+            module = importlib.import_module(module_name)
+            if function:                 # "module:function": also call it (e.g. a warm-up)
+                getattr(module, function)()
         except ImportError as exc:
             log.warning("could not preload %s: %s", name, exc)
 
