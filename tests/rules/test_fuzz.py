@@ -40,10 +40,11 @@ def _check(text: str) -> None:
 
 
 def test_every_node_of_the_mini_file_replaced_by_odd_values() -> None:
-    """Exhaustive over the small file: each node replaced by each odd value (a few thousand compiles)."""
+    """Every node of the small file replaced by a rotating third of the odd values (each value meets
+    every third node; about a thousand compiles, to keep the suite fast)."""
     base = yaml.load(MINI, Loader=_LOAD)
-    for path in list(_paths(base))[1:]:
-        for value in _REPLACEMENTS:
+    for index, path in enumerate(list(_paths(base))[1:]):
+        for value in _REPLACEMENTS[index % 3::3]:
             document = yaml.load(MINI, Loader=_LOAD)
             _mutate(document, path, value)
             _check(yaml.dump(document, Dumper=_DUMP))
@@ -54,7 +55,7 @@ def test_random_mutations_of_the_playbook() -> None:
     base = yaml.load(text, Loader=_LOAD)
     paths = list(_paths(base))[1:]
     rng = random.Random(2026)
-    for _ in range(150):
+    for _ in range(50):
         document = yaml.load(text, Loader=_LOAD)
         for path in rng.sample(paths, 2):
             try:
