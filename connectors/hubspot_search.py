@@ -1,19 +1,32 @@
-"""Incremental reads through HubSpot search, past the 10,000-result cap.
+"""Reads through HubSpot search by keyset, so records edited during a read are never skipped.
 
-HubSpot search sorts by one property and refuses to page past 10,000 results of one query, so a read
-is split into windows:
+HubSpot search pages by an offset (``after``) into a result list sorted by one property. A read sorted
+by the modified date that pages by offset skips records whenever one it already read is modified
+meanwhile (Baton's own write-back, a person editing): that record jumps to the end of the sort order,
+every later record shifts left and the next offset steps over one unread record per edit. Offsets
+also stop at 10,000 results per query.
 
-1. Search ``modified >= lower`` sorted ascending and page (200 per call) until the results end, or
-   until the next page would pass the cap.
-2. At the cap, restart with ``lower`` = the last modified timestamp seen. The records already read at
-   that exact timestamp are remembered and skipped client-side (tie order is not guaranteed by
-   HubSpot, so the skip set is by id, not "id greater than"); they cost a few re-read records per window.
-3. If a whole window shares one timestamp (more than 10,000 records edited in the same millisecond,
-   e.g. a bulk import), switch to ``modified == t AND hs_object_id > last`` sorted by ``hs_object_id``,
-   windowed the same way (starting after the ids already read when one count query shows they are a
-   prefix in id order), then continue with ``modified > t``.
+So no page is an offset into an earlier query. Every page is a fresh query at offset 0 (200 records,
+sorted by the modified date ascending) that starts after what was read, by keyset:
 
-Every record is yielded exactly once per read, in (modified, id) order.
+- group A: ``modified > last_ms`` (and ``modified <= upper_ms``);
+- group B: ``modified == last_ms AND hs_object_id NOT_IN [ids already read at last_ms]``,
+
+where ``last_ms`` is the highest modified date of the previous page. The first page is just
+``modified >= lower_ms`` (nothing for a full read) up to ``upper_ms``. HubSpot takes at most
+``MAX_NOT_IN`` values in ``NOT_IN``: when more records than that were read at ``last_ms`` (a bulk
+import stamps thousands alike), that one timestamp is read by id keyset instead (``modified == t AND
+hs_object_id > last_id`` sorted by id, a fresh query per page, skipping the ids already read), then
+the read continues with ``modified > t``.
+
+``upper_ms`` fixes the read's end when it starts: records modified during the read move past it and
+are left to the next incremental read (whose watermark, the highest (modified, id) read, is <= it),
+so the set a read pages through can only shrink, and each record is yielded at most once per read.
+
+Pages come in ascending modified order and every record modified before a page's highest modified
+date has been yielded by the end of that page (ties within one millisecond may come in any order).
+A read costs ceil(n / 200) calls unless more than ``MAX_NOT_IN`` records share a page's last
+timestamp; then the records already read at it are read once more in the id pages.
 """
 from __future__ import annotations
 
@@ -21,111 +34,103 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-RESULT_CAP = 10_000
+MAX_NOT_IN = 100      # HubSpot's limit on the values of one IN / NOT_IN filter
 
 SearchPage = tuple[list[Any], str | None, int]      # (results, paging.next.after or None, total)
 RunSearch = Callable[[dict[str, Any]], SearchPage]
 ModifiedOf = Callable[[Any], int]                   # a result's modified date as epoch ms
+Filter = dict[str, Any]
 
 
 @dataclass
-class _Window:
-    lower_ms: int | None
-    inclusive: bool = True
-    skip: set[str] = field(default_factory=set)      # ids already yielded at exactly lower_ms
-    after_id: str | None = None                      # resume strictly after (lower_ms, after_id)
+class _Cursor:
+    """What the read has yielded: every match modified before ``last_ms``, and ``read_at_last`` at it."""
+    last_ms: int | None = None                       # None: nothing read yet
+    read_at_last: set[str] = field(default_factory=set)
+    above_id: int | None = None                      # at last_ms only ids above this one are wanted
+    last_done: bool = False                          # every match at last_ms has been yielded
+
+    def advance(self, stamps: list[tuple[int, str]]) -> None:
+        """Take in one page of (modified ms, id) pairs, sorted by modified date."""
+        top = max(ms for ms, _ in stamps)
+        at_top = {record_id for ms, record_id in stamps if ms == top}
+        if top == self.last_ms:
+            self.read_at_last |= at_top
+        else:
+            self.last_ms, self.read_at_last, self.above_id, self.last_done = top, at_top, None, False
 
 
 class WindowedSearch:
+    """Every record in a modified-date range, one fresh keyset query per page (see the module docstring)."""
+
     def __init__(self, run: RunSearch, modified_property: str, modified_of: ModifiedOf,
-                 properties: list[str], page_size: int = 200) -> None:
+                 properties: list[str], page_size: int = 200, max_not_in: int = MAX_NOT_IN) -> None:
         self.run, self.modified_property, self.modified_of = run, modified_property, modified_of
-        self.properties, self.page_size = properties, page_size
+        self.properties, self.page_size, self.max_not_in = properties, page_size, max_not_in
 
-    def pages(self, lower_ms: int | None, after_id: str | None = None) -> Iterator[list[Any]]:
-        """Every record with modified >= lower_ms (or, with ``after_id``, strictly after the pair
-        (lower_ms, after_id) in (modified, hs_object_id) order)."""
-        window = _Window(lower_ms, after_id=after_id if lower_ms is not None else None)
-        while True:
-            seen_at_last: set[str] = set()
-            last_ms: int | None = None
-            capped = False
-            for results, capped in self._window_pages(self._by_modified(window)):
-                fresh = [r for r in results if not (r.id in window.skip and self.modified_of(r) == window.lower_ms)]
-                for record in results:
-                    ms = self.modified_of(record)
-                    if ms != last_ms:
-                        last_ms, seen_at_last = ms, set()
-                    seen_at_last.add(record.id)
-                if fresh:
-                    yield fresh
-            if not capped or last_ms is None:
-                return
-            if last_ms == window.lower_ms:           # a whole window at one timestamp: page by id
-                yield from self._same_timestamp(last_ms, window.skip | seen_at_last, int(window.after_id or 0))
-                window = _Window(last_ms, inclusive=False)
-            else:
-                window = _Window(last_ms, skip=seen_at_last)
+    def pages(self, lower_ms: int | None, after_id: str | None = None,
+              upper_ms: int | None = None) -> Iterator[list[Any]]:
+        """Every record with ``lower_ms <= modified <= upper_ms`` (either bound optional), each once.
 
-    def _window_pages(self, base: dict[str, Any]) -> Iterator[tuple[list[Any], bool]]:
-        """Pages of one query; the flag says the cap stopped it while more results remained."""
-        after = 0
-        while True:
-            results, next_after, _ = self.run({**base, "limit": self.page_size, "after": str(after)})
-            if next_after is None:
-                yield results, False
-                return
-            after = int(next_after)
-            capped = after + self.page_size > RESULT_CAP
-            yield results, capped
-            if capped:
-                return
-
-    def _by_modified(self, window: _Window) -> dict[str, Any]:
-        groups: list[dict[str, Any]] = []
-        if window.lower_ms is not None and window.after_id:
-            groups = [{"filters": [{"propertyName": self.modified_property, "operator": "GT",
-                                    "value": str(window.lower_ms)}]},
-                      {"filters": [{"propertyName": self.modified_property, "operator": "EQ",
-                                    "value": str(window.lower_ms)},
-                                   {"propertyName": "hs_object_id", "operator": "GT", "value": window.after_id}]}]
-        elif window.lower_ms is not None:
-            operator = "GTE" if window.inclusive else "GT"
-            groups = [{"filters": [{"propertyName": self.modified_property, "operator": operator,
-                                    "value": str(window.lower_ms)}]}]
-        return {"filterGroups": groups, "properties": self.properties,
-                "sorts": [{"propertyName": self.modified_property, "direction": "ASCENDING"}]}
-
-    def _known_prefix(self, stamp_ms: int, already: set[str]) -> int:
-        """The highest id below which every record at ``stamp_ms`` was already read, or 0.
-
-        HubSpot does not promise ties in id order; one count query checks whether the ids read so far
-        are all the ids up to their maximum, which saves re-reading up to 10,000 records by id.
+        With ``after_id`` (and ``lower_ms``) the read starts strictly after the pair (lower_ms, after_id)
+        in (modified, hs_object_id) order instead.
         """
-        if not already:
-            return 0
-        top = max(int(i) for i in already)
-        _, _, total = self.run({"filterGroups": [{"filters": [
-            {"propertyName": self.modified_property, "operator": "EQ", "value": str(stamp_ms)},
-            {"propertyName": "hs_object_id", "operator": "LTE", "value": str(top)}]}],
-            "properties": ["hs_object_id"], "limit": 1, "after": "0"})
-        return top if total == len(already) else 0
-
-    def _same_timestamp(self, stamp_ms: int, already: set[str], start_id: int = 0) -> Iterator[list[Any]]:
-        """Every record modified at exactly ``stamp_ms`` with an id above ``start_id``, by id, skipping ``already``."""
-        last_id = max(start_id, self._known_prefix(stamp_ms, already))
+        if lower_ms is not None and upper_ms is not None and lower_ms > upper_ms:
+            return
+        cursor = _Cursor()
+        if lower_ms is not None and after_id:
+            cursor = _Cursor(lower_ms, above_id=int(after_id))
         while True:
-            base = {"filterGroups": [{"filters": [
-                        {"propertyName": self.modified_property, "operator": "EQ", "value": str(stamp_ms)},
-                        {"propertyName": "hs_object_id", "operator": "GT", "value": str(last_id)}]}],
-                    "properties": self.properties,
-                    "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]}
-            capped = False
-            for results, capped in self._window_pages(base):
-                fresh = [r for r in results if r.id not in already]
-                if results:
-                    last_id = max(last_id, max(int(r.id) for r in results))
-                if fresh:
-                    yield fresh
-            if not capped:
+            if cursor.last_ms is not None and not cursor.last_done and len(cursor.read_at_last) > self.max_not_in:
+                yield from self._same_timestamp(cursor)
+                continue
+            results, next_after, _ = self.run(self._body(self._groups(cursor, lower_ms, upper_ms),
+                                                         self.modified_property))
+            if results:
+                cursor.advance([(self.modified_of(r), str(r.id)) for r in results])
+                yield results
+            if next_after is None:
                 return
+
+    def _groups(self, cursor: _Cursor, lower_ms: int | None, upper_ms: int | None) -> list[list[Filter]]:
+        upper = [self._filter("LTE", upper_ms)] if upper_ms is not None else []
+        if cursor.last_ms is None:
+            first = ([self._filter("GTE", lower_ms)] if lower_ms is not None else []) + upper
+            return [first] if first else []
+        groups = [[self._filter("GT", cursor.last_ms), *upper]]
+        if not cursor.last_done:
+            # cursor.last_ms <= upper_ms always, so this group needs no upper bound of its own.
+            tie = [self._filter("EQ", cursor.last_ms)]
+            if cursor.above_id is not None:
+                tie.append({"propertyName": "hs_object_id", "operator": "GT", "value": str(cursor.above_id)})
+            if cursor.read_at_last:
+                tie.append({"propertyName": "hs_object_id", "operator": "NOT_IN",
+                            "values": sorted(cursor.read_at_last, key=int)})
+            groups.append(tie)
+        return groups
+
+    def _same_timestamp(self, cursor: _Cursor) -> Iterator[list[Any]]:
+        """The rest of the records at ``cursor.last_ms``, paged by id (too many read there for NOT_IN)."""
+        stamp, already = cursor.last_ms, cursor.read_at_last
+        last_id = cursor.above_id or 0
+        while True:
+            groups = [[self._filter("EQ", stamp),
+                       {"propertyName": "hs_object_id", "operator": "GT", "value": str(last_id)}]]
+            results, next_after, _ = self.run(self._body(groups, "hs_object_id"))
+            if results:
+                last_id = max(last_id, max(int(r.id) for r in results))
+            fresh = [r for r in results if str(r.id) not in already]
+            if fresh:
+                yield fresh
+            if next_after is None:
+                break
+        cursor.read_at_last, cursor.last_done = set(), True
+
+    def _filter(self, operator: str, stamp_ms: int | None) -> Filter:
+        return {"propertyName": self.modified_property, "operator": operator, "value": str(stamp_ms)}
+
+    def _body(self, groups: list[list[Filter]], sort_property: str) -> dict[str, Any]:
+        # Always offset 0: an offset into a list that edits reorder is what skipped records.
+        return {"filterGroups": [{"filters": g} for g in groups], "properties": self.properties,
+                "sorts": [{"propertyName": sort_property, "direction": "ASCENDING"}],
+                "limit": self.page_size, "after": "0"}
