@@ -50,6 +50,7 @@ class PipelineContext:
     redis: redis.Redis
     engine_name: str = field(default_factory=lambda: os.environ.get(ENGINE_ENV, "durable"))
     migrated: bool = False              # the schema was checked already (by the worker parent)
+    rules: Ruleset | None = None        # run these rules instead of the active/configured ones (dry runs)
     _connectors: dict[str, Connector] = field(default_factory=dict)
 
     # -- rules ------------------------------------------------------------------------------------
@@ -57,6 +58,8 @@ class PipelineContext:
     def ruleset(self) -> Ruleset:
         """The rules this context runs: the store's active version when one was activated (through
         the admin API), else the configured ``rules.file``, else the bundled The Model playbook."""
+        if self.rules is not None:
+            return self.rules
         active = self.store.active_rules_version()
         if active is not None:
             return load_ruleset_text(active.content, name=active.name or f"rules version {active.version}")

@@ -60,6 +60,10 @@ def test_rules_versions_a_rejected_file_leaves_the_active_one(live: Live) -> Non
     assert live.service.admin("POST", f"/api/v1/rules/{number}/activate").json()["version"]["active"] is True
     assert live.service.admin("POST", "/api/v1/rules/999/activate").status_code == 404
     assert live.ctx.store.active_rules_version().name == "model-80.yaml"
+    # Activation changes what the workers run: put the playbook back for the tests that follow.
+    original = versions[1]["version"]
+    assert live.service.admin("POST", f"/api/v1/rules/{original}/activate").json()["version"]["active"] is True
+    assert live.ctx.store.active_rules_version().name == "model.yaml"
 
 
 def test_a_record_comes_with_its_decision_history_and_explanations(live: Live) -> None:

@@ -6,14 +6,13 @@ from pathlib import Path
 
 import requests
 
-from app.config_schema import RulesConfig
 from app.demo.webhooks_phase import subscribe
 from app.pipeline.context import PipelineContext
 from app.pipeline.runner import targets_for
 from app.pipeline.steps import StepResult, evaluate_records, write_back
 from app.pipeline.webhook_sync import fetch_and_store
 from app.store import DecisionStatus, new_id
-from rules.load import PLAYBOOKS
+from rules.load import PLAYBOOKS, load_ruleset
 from tests.service_e2e.conftest import Live
 
 YAML = {"Content-Type": "application/yaml"}
@@ -31,8 +30,7 @@ def _unsubscribe(live: Live) -> None:
 def _real_run(live: Live, rules_file: Path) -> list:
     """Read every record fresh from the CRM, decide with ``rules_file`` and write back (in this
     process: the workers run the configured rules)."""
-    config = live.config.model_copy(update={"rules": RulesConfig(file=rules_file)})
-    ctx = PipelineContext(config, live.redis)
+    ctx = PipelineContext(live.config, live.redis, rules=load_ruleset(rules_file))
     run_id = new_id()
     try:
         for crm, object_name in targets_for(ctx):
