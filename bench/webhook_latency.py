@@ -1,6 +1,6 @@
 """Webhook latency: a HubSpot webhook received by Baton -> the decided stage written in the CRM.
 
-    .venv/bin/python bench/webhook_latency.py [--records 3000] [--workers 1,2] [--rates 20,100]
+    .venv/bin/python bench/webhook_latency.py [--records 5000] [--workers 1,2] [--rates 20,100]
 
 Everything is real and local: the HubSpot sandbox (no added latency) sends signed webhook batches
 for rep edits (``inquiry_submitted = true`` on nurturing contacts, which qualifies them), Baton's
@@ -124,7 +124,8 @@ def initial_sync(bench: Bench) -> None:
                       if r.properties.get("lifecyclestage") == "lead" and r.properties.get("hs_lead_status") == "IN_PROGRESS"
                       and r.properties.get("email") and r.properties.get("inquiry_submitted") != "true"
                       and r.properties.get("catalogue_requested") != "true"
-                      and not r.properties.get("baton_recycle_count")]      # recycled leads wait for new signals
+                      and not float(r.properties.get("baton_recycle_count") or 0)   # recycled leads wait a week
+                      and r.properties.get("no_response") != "true"]
     bench.service = LiveService.start(config, bench.connection, hubspot_secret=bench.sandboxes.info["hubspot"]["client_secret"],
                                       organization_id="00D5g000004BATONAA")
     subscribe(bench.sandboxes.info, bench.service, backoff_scale=0.01, batch_ms=20)
@@ -209,7 +210,7 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=3000, help="contacts seeded (nurturing ones are edited)")
+    parser.add_argument("--records", type=int, default=5000, help="contacts seeded (nurturing ones are edited)")
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--rates", default="20,100")
     parser.add_argument("--seconds", type=float, default=6.0, help="seconds of load per worker count and rate")
