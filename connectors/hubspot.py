@@ -103,7 +103,11 @@ class HubSpotConnector:
         search = WindowedSearch(lambda body: self._search(object, body), modified,
                                 lambda r: int(parse_datetime(r.properties[modified]).timestamp() * 1000),
                                 self._properties(mapping), self.settings.search_page_size)
-        for page in search.pages(lower, after_id, _read_upper_bound(lower)):
+        # Only a full read is bounded: it is long, and Baton's own write-back during it would otherwise
+        # come round again in the same read. An incremental read is short; bounding it would defer an
+        # edit made in the millisecond the read starts to the next read for no gain.
+        upper = _read_upper_bound(lower) if since is None else None
+        for page in search.pages(lower, after_id, upper):
             yield [self._record(object, mapping, item) for item in page]
 
     def fetch(self, object: str, ids: Sequence[str]) -> list[Record]:
