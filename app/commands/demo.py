@@ -67,7 +67,7 @@ def demo(records: int, seed: int, workers: int, directory: Path, webhooks: bool)
                 failures.append(f"{live['edits'] - live['written']} webhook-driven change(s) not written in time")
         unfinished = [s for s in (first, second) if not s.finished]
         for note in failures:
-            console.print(f"[red]failed:[/] {note} (see `baton status` and {directory / 'workers.log'})")
+            console.print(f"[red]problem:[/] {note} (see `baton status` and {directory / 'workers.log'})")
         console.print(f"\nElapsed: {time.monotonic() - started:.1f} s. Audit trail in {directory / 'baton.db'}; "
                       f"worker log in {directory / 'workers.log'}.")
         ctx.close()
@@ -76,7 +76,7 @@ def demo(records: int, seed: int, workers: int, directory: Path, webhooks: bool)
     if unfinished:
         raise SystemExit("a run did not finish; see the worker log")
     if failures:
-        raise SystemExit(f"{len(failures)} job(s) failed; see the worker log")
+        raise SystemExit(f"{len(failures)} problem(s) above; see the worker log")
 
 
 def _edits_table(edits: list) -> Table:

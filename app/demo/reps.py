@@ -46,6 +46,16 @@ def _in_stage(store: Store, crm: str, object_name: str, field: str, value: str, 
     return found[:limit]
 
 
+def qualifiable(store: Store, crm: str, object_name: str, field: str, value: str, limit: int) -> list[str]:
+    """Leads in a stage whose hand-raise the rules will act on at once: with an e-mail address,
+    never recycled (a recycled lead nurtures a week first) and no open "no response" from sales."""
+    candidates = _in_stage(store, crm, object_name, field, value, limit * 20)
+    snapshots = store.get_snapshots(crm, object_name, candidates)
+    fit = [i for i in candidates if i in snapshots and snapshots[i].fields.get("email")
+           and not snapshots[i].fields.get("recycle_count") and not snapshots[i].fields.get("no_response")]
+    return fit[-limit:]
+
+
 def plan_edits(store: Store, first_run_id: str) -> list[RepEdit]:
     """The reps' edits, chosen from what Baton did in the first sync."""
     edits: list[RepEdit] = []
@@ -53,10 +63,10 @@ def plan_edits(store: Store, first_run_id: str) -> list[RepEdit]:
     for lead in _written_to(store, first_run_id, "salesforce", "Lead", "qualified", 2):
         edits.append(RepEdit("salesforce", "Lead", lead, {"Status": "Nurturing"},
                              "moved back to Nurturing by hand after Baton qualified it: must be held back"))
-    for lead in _in_stage(store, "salesforce", "Lead", "Status", "Nurturing", 40)[-3:]:
+    for lead in qualifiable(store, "salesforce", "Lead", "Status", "Nurturing", 3):
         edits.append(RepEdit("salesforce", "Lead", lead, {"Catalogue_Requested__c": True, "Last_Activity_Date__c": today},
                              "requested a catalogue: qualifies at once"))
-    for contact in _in_stage(store, "hubspot", "contacts", "hs_lead_status", "IN_PROGRESS", 40)[-3:]:
+    for contact in qualifiable(store, "hubspot", "contacts", "hs_lead_status", "IN_PROGRESS", 3):
         edits.append(RepEdit("hubspot", "contacts", contact, {"inquiry_submitted": "true", "last_activity_date": today},
                              "sent an inquiry: qualifies at once"))
     for deal in _in_stage(store, "hubspot", "deals", "dealstage", "qualifiedtobuy", 40)[-2:]:

@@ -157,15 +157,16 @@ def edit(info: dict[str, Any], crm: str, object_name: str, record_id: str, field
 
 def _pick_edits(store: Any) -> list[WatchedEdit]:
     """Nurturing leads that send an inquiry or ask for a catalogue (an activity, dated today)."""
-    from app.demo.reps import _in_stage
+    from app.demo.reps import qualifiable
     today = time.strftime("%Y-%m-%d", time.gmtime())
     edits: list[WatchedEdit] = []
-    for contact in _in_stage(store, "hubspot", "contacts", "hs_lead_status", "IN_PROGRESS", 60)[-3:]:
+    # Not the records the incremental phase edited (they were qualified already): the first ones.
+    for contact in qualifiable(store, "hubspot", "contacts", "hs_lead_status", "IN_PROGRESS", 6)[:3]:
         edits.append(WatchedEdit("hubspot", "contacts", contact,
                                  {"inquiry_submitted": "true", "last_activity_date": today},
                                  lambda r: r.get("lifecyclestage") == "marketingqualifiedlead",
                                  "inquiry -> qualified"))
-    for lead in _in_stage(store, "salesforce", "Lead", "Status", "Nurturing", 60)[-3:]:
+    for lead in qualifiable(store, "salesforce", "Lead", "Status", "Nurturing", 6)[:3]:
         edits.append(WatchedEdit("salesforce", "Lead", lead,
                                  {"Catalogue_Requested__c": True, "Last_Activity_Date__c": today},
                                  lambda r: r.get("Status") == "Qualified", "catalogue -> Qualified"))
