@@ -82,7 +82,7 @@ from rules.ir import (
     fields_of,
     to_nnf,
 )
-from rules.normalise import to_bool, to_days, to_number, to_string
+from rules.normalise import complete, to_bool, to_days, to_number, to_string
 from rules.scoring import decayed, final_score
 
 #: Facts per post. 100-1,000 measured fastest; small enough that a session never nears the ~18,000
@@ -351,14 +351,7 @@ def projector(rules: KindRules) -> Callable[[Mapping[str, Any], int], dict[str, 
             out[name] = value.toordinal() - EPOCH_ORDINAL if value.__class__ is date else to_days(value)
         for name in stamps:
             out[name] = to_days(get(name))
-        if stage_field is not None and out.get(stage_field) not in stage_names:
-            out[stage_field] = None
-        for name, source in ages:
-            value = out[source]
-            out[name] = None if value is None else now_days - value
-        for name, source, matches in texts:
-            out[name] = matches(out[source])
-        return out
+        return complete(out, now_days, stage_field, stage_names, ages, texts)
 
     return project
 

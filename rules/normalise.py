@@ -107,6 +107,24 @@ def _text_match(op: str, needles: tuple[str, ...]) -> Callable[[Any], bool]:
     return matches
 
 
+AgeSpec = tuple[str, str]                                  # (derived field, source date field)
+TextSpec = tuple[str, str, Callable[[Any], bool]]          # (derived field, source, matcher)
+
+
+def complete(out: dict[str, Any], now_days: int, stage_field: str | None, stage_names: frozenset[str],
+             ages: tuple[AgeSpec, ...], texts: tuple[TextSpec, ...]) -> dict[str, Any]:
+    """Finish a record whose declared fields are converted: an unknown stage becomes missing, and the
+    derived fields (ages, text matches) are computed. Shared by every engine's normalisation."""
+    if stage_field is not None and out.get(stage_field) not in stage_names:
+        out[stage_field] = None
+    for name, source in ages:
+        value = out[source]
+        out[name] = None if value is None else now_days - value
+    for name, source, matches in texts:
+        out[name] = matches(out[source])
+    return out
+
+
 def normaliser(rules: KindRules) -> Normaliser:
     """A function ``(record, now_days) -> normalised dict`` for one kind."""
     converters = tuple((name, CONVERTERS[spec.type]) for name, spec in rules.fields.items())
@@ -119,13 +137,6 @@ def normaliser(rules: KindRules) -> Normaliser:
     def normalise(record: Mapping[str, Any], now_days: int) -> dict[str, Any]:
         get = record.get
         out = {name: convert(get(name)) for name, convert in converters}
-        if stage_field is not None and out.get(stage_field) not in stage_names:
-            out[stage_field] = None
-        for name, source in ages:
-            value = out[source]
-            out[name] = None if value is None else now_days - value
-        for name, source, matches in texts:
-            out[name] = matches(out[source])
-        return out
+        return complete(out, now_days, stage_field, stage_names, ages, texts)
 
     return normalise
