@@ -1,20 +1,6 @@
+"""The connector tests run against the same per-module sandbox portal as the sandbox tests."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from tests.sandbox_hubspot.conftest import _clean, portal  # noqa: F401 - pytest fixtures, re-exported
 
-import pytest
-
-from tests.sandbox_hubspot.support import Portal, running_portal
-
-
-@pytest.fixture(scope="module")
-def portal() -> Iterator[Portal]:
-    with running_portal() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _clean(portal: Portal) -> Iterator[None]:
-    portal.reset()
-    yield
-    portal.reset()
+__all__ = ["_clean", "portal"]
